@@ -1,0 +1,254 @@
+"""football-data.co.uk season CSV -> canonical match table (pure: bytes in, DataFrame out).
+
+Handles the quirks of the real files: CRLF endings, a UTF-8 BOM (2024-25 on), dd/mm/yy and
+dd/mm/yyyy dates (sometimes both in one file), rows of bare commas at the end, columns that come
+and go between seasons (Betbrain ``BbAvH`` before 2019-20, ``AvgH``/``AvgCH`` after) and blank odds.
+Anything that is not a well-formed file (truncated body, a row with the wrong number of fields, a
+non-numeric score) raises :class:`ParseError` naming the line, so nothing half-parsed is stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from soccer_assets.schema import (
+    CORE_ODDS_COLUMNS,
+    EXTRA_COLUMN,
+    KEY_COLUMNS,
+    ODDS_BOOKS,
+    RESULT_COLUMNS,
+    STAT_COLUMNS,
+    make_match_id,
+    odds_column,
+)
+from soccer_assets.teams import canonical_team
+
+
+class ParseError(ValueError):
+    """The bytes are not a valid football-data.co.uk season file."""
+
+
+# Older files and some leagues use the short names for the core columns.
+_HEADER_ALIASES = {"HT": "HomeTeam", "AT": "AwayTeam", "HG": "FTHG", "AG": "FTAG", "Res": "FTR"}
+_REQUIRED = ["Div", "Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG", "FTR"]
+_CORE_SOURCE = {*_REQUIRED, "Time", "HTHG", "HTAG", "HTR", "Referee", *STAT_COLUMNS}
+
+_BOOK_ALT = "|".join(sorted(map(re.escape, ODDS_BOOKS), key=len, reverse=True))
+_ODDS_1X2 = re.compile(rf"^({_BOOK_ALT})(C?)([HDA])$")
+# Columns the site documents that we keep verbatim in ``extra`` (totals, Asian handicap, extras).
+_KNOWN_OTHER = re.compile(
+    rf"^(?:(?:{_BOOK_ALT}|P|Bb)C?(?:>2\.5|<2\.5|AHH|AHA|AH|AHh|OU|1X2)"
+    r"|AHC?h|Attendance|HHW|AHW|HFKC|AFKC|HO|AO|HBP|ABP|LBAHH|LBAHA|LBAH)$"
+)
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    matches: pd.DataFrame
+    source_columns: list[str]
+    unknown_columns: list[str] = field(default_factory=list)
+    blank_rows: int = 0
+
+
+def _decode(data: bytes) -> str:
+    if not data or not data.strip():
+        raise ParseError("the file is empty")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Files before the site switched to UTF-8 carry the odd Windows-1252 character.
+        return data.decode("cp1252", errors="strict")
+
+
+def _parse_date(value: str, line: int) -> pd.Timestamp:
+    parts = value.split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise ParseError(f"line {line}: date {value!r} is not dd/mm/yy or dd/mm/yyyy")
+    d, m, y = (int(p) for p in parts)
+    if len(parts[2]) == 2:
+        y += 2000
+    elif len(parts[2]) != 4:
+        raise ParseError(f"line {line}: date {value!r} has a {len(parts[2])}-digit year")
+    try:
+        return pd.Timestamp(year=y, month=m, day=d)
+    except ValueError as exc:
+        raise ParseError(f"line {line}: date {value!r} is not a calendar date") from exc
+
+
+def _parse_goals(value: str, column: str, line: int, required: bool) -> float:
+    if value == "":
+        if required:
+            raise ParseError(f"line {line}: {column} is empty")
+        return np.nan
+    if not value.isdigit():
+        raise ParseError(f"line {line}: {column} = {value!r} is not a goal count")
+    return float(value)
+
+
+def _to_float(series: pd.Series, column: str, first_line: int) -> pd.Series:
+    out = pd.to_numeric(series.replace("", np.nan), errors="coerce")
+    bad = out.isna() & series.ne("")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ParseError(
+            f"line {first_line + i}: {column} = {series.iloc[i]!r} is not a number"
+        )
+    return out.astype("float64")
+
+
+def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
+    """Parse one season file of one league into the canonical match table."""
+    text = _decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration as exc:  # pragma: no cover - guarded by _decode
+        raise ParseError("the file has no header") from exc
+    header = [_HEADER_ALIASES.get(h, h) for h in header]
+    # A header padded with empty names (seen in some files) is not a column.
+    while header and header[-1] == "":
+        header.pop()
+    missing = [c for c in _REQUIRED if c not in header]
+    if missing:
+        raise ParseError(f"header lacks required columns {missing}; got {header[:12]}…")
+    named = [h for h in header if h]
+    dupes = sorted({h for h in named if named.count(h) > 1})
+    if dupes:
+        raise ParseError(f"header repeats columns {dupes}")
+
+    width = len(header)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    blank = 0
+    for lineno, row in enumerate(reader, start=2):
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            blank += 1
+            continue
+        if len(cells) < width:
+            raise ParseError(
+                f"line {lineno}: {len(cells)} fields where the header has {width} "
+                "(truncated or malformed file)"
+            )
+        if len(cells) > width and any(cells[width:]):
+            raise ParseError(f"line {lineno}: {len(cells)} fields where the header has {width}")
+        rows.append(cells[:width])
+        lines.append(lineno)
+    if not rows:
+        raise ParseError("the file has a header but no matches")
+
+    raw = pd.DataFrame(rows, columns=header)
+    raw = raw.loc[:, [h != "" for h in header]]
+    first_line = lines[0]
+
+    divs = set(raw["Div"])
+    if divs != {league}:
+        raise ParseError(f"file is for division(s) {sorted(divs)}, expected {league}")
+
+    n = len(raw)
+    out: dict[str, object] = {}
+    dates = [_parse_date(v, ln) for v, ln in zip(raw["Date"], lines, strict=True)]
+    out["date"] = pd.DatetimeIndex(dates)
+    kickoff = out["date"].copy()
+    time_known = np.zeros(n, dtype=bool)
+    if "Time" in raw:
+        offsets = []
+        for i, (v, ln) in enumerate(zip(raw["Time"], lines, strict=True)):
+            if v == "":
+                offsets.append(pd.Timedelta(0))
+                continue
+            m = _TIME_RE.match(v)
+            if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+                raise ParseError(f"line {ln}: kick-off time {v!r} is not HH:MM")
+            offsets.append(pd.Timedelta(hours=int(m.group(1)), minutes=int(m.group(2))))
+            time_known[i] = True
+        kickoff = kickoff + pd.TimedeltaIndex(offsets)
+    out["kickoff"] = kickoff
+    out["kickoff_time_known"] = time_known
+
+    home = [canonical_team(v) for v in raw["HomeTeam"]]
+    away = [canonical_team(v) for v in raw["AwayTeam"]]
+    for ln, h, a in zip(lines, home, away, strict=True):
+        if not h or not a:
+            raise ParseError(f"line {ln}: a team name is empty")
+    out["home_team"] = home
+    out["away_team"] = away
+
+    for src, dst, required in [
+        ("FTHG", "fthg", True),
+        ("FTAG", "ftag", True),
+        ("HTHG", "hthg", False),
+        ("HTAG", "htag", False),
+    ]:
+        if src in raw:
+            vals = [_parse_goals(v, src, ln, required) for v, ln in zip(raw[src], lines, strict=True)]
+            out[dst] = pd.array(vals, dtype="Float64").astype("Int64")
+        else:
+            out[dst] = pd.array([pd.NA] * n, dtype="Int64")
+    for src, dst, required in [("FTR", "ftr", True), ("HTR", "htr", False)]:
+        col = raw[src] if src in raw else pd.Series([""] * n)
+        for v, ln in zip(col, lines, strict=True):
+            if v not in ("H", "D", "A") and (required or v != ""):
+                raise ParseError(f"line {ln}: {src} = {v!r} is not H, D or A")
+        out[dst] = pd.Series(col.to_numpy(), dtype="string").replace("", pd.NA).to_numpy()
+
+    out["referee"] = (
+        raw["Referee"].replace("", None).to_numpy() if "Referee" in raw else np.full(n, None)
+    )
+    for src, dst in STAT_COLUMNS.items():
+        out[dst] = _to_float(raw[src], src, first_line) if src in raw else np.full(n, np.nan)
+
+    mapped = set(_CORE_SOURCE)
+    odds: dict[str, pd.Series] = {}
+    for col in raw.columns:
+        m = _ODDS_1X2.match(col)
+        if not m:
+            continue
+        book = ODDS_BOOKS[m.group(1)]
+        phase = "close" if m.group(2) else "open"
+        name = odds_column(book, phase, m.group(3))
+        values = _to_float(raw[col], col, first_line)
+        # Betbrain (BbAv) and the later Avg columns never share a file; if they ever do, the
+        # first non-null value wins rather than one silently replacing the other.
+        odds[name] = values if name not in odds else odds[name].fillna(values)
+        mapped.add(col)
+    for name in CORE_ODDS_COLUMNS:
+        odds.setdefault(name, pd.Series(np.full(n, np.nan)))
+    for name in sorted(odds):
+        out[name] = odds[name].to_numpy()
+
+    extra_cols = [c for c in raw.columns if c not in mapped]
+    unknown = [c for c in extra_cols if not _KNOWN_OTHER.match(c)]
+    extra_frame = raw[extra_cols]
+    out[EXTRA_COLUMN] = [
+        json.dumps({k: v for k, v in rec.items() if v != ""}, ensure_ascii=False, sort_keys=True)
+        for rec in extra_frame.to_dict("records")
+    ]
+
+    df = pd.DataFrame(out)
+    df.insert(0, "league", league)
+    df.insert(1, "season", season)
+    df.insert(
+        0,
+        "match_id",
+        [make_match_id(league, season, h, a) for h, a in zip(home, away, strict=True)],
+    )
+    ordered = KEY_COLUMNS + RESULT_COLUMNS + ["referee", "kickoff_time_known"]
+    ordered += list(STAT_COLUMNS.values())
+    ordered += sorted(c for c in df.columns if c.startswith("odds_"))
+    ordered += [EXTRA_COLUMN]
+    df = df[ordered].sort_values(["kickoff", "home_team"], kind="stable").reset_index(drop=True)
+    return ParsedFile(
+        matches=df,
+        source_columns=[c for c in header if c],
+        unknown_columns=unknown,
+        blank_rows=blank,
+    )
