@@ -7,6 +7,7 @@ users (and other sources) commonly send to the site's names, which are the canon
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -60,6 +61,7 @@ def _fold(name: str) -> str:
 _FOLDED_ALIASES = {_fold(k): v for k, v in _ALIASES.items()}
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_team(name: str) -> str:
     """Canonical spelling of a team name as it appears in a source file or a request."""
     cleaned = " ".join(str(name).split())

@@ -56,6 +56,11 @@ class ParsedFile:
     source_columns: list[str]
     unknown_columns: list[str] = field(default_factory=list)
     blank_rows: int = 0
+    # Source columns that land in canonical columns (the rest are kept verbatim in ``extra``).
+    mapped_columns: frozenset[str] = frozenset()
+    # Non-empty source cells of the unmapped columns of every match row, plus ``__match_id__``:
+    # lets a check verify independently that nothing was dropped.
+    raw_records: list[dict[str, str]] = field(default_factory=list, repr=False)
 
 
 def _decode(data: bytes) -> str:
@@ -93,15 +98,19 @@ def _parse_goals(value: str, column: str, line: int, required: bool) -> float:
     return float(value)
 
 
-def _to_float(series: pd.Series, column: str, first_line: int) -> pd.Series:
-    out = pd.to_numeric(series.replace("", np.nan), errors="coerce")
-    bad = out.isna() & series.ne("")
+def _to_floats(raw: pd.DataFrame, columns: list[str], lines: list[int]) -> pd.DataFrame:
+    """Numeric columns in one vectorised pass; a non-numeric cell is an error naming its line."""
+    if not columns:
+        return pd.DataFrame(index=raw.index)
+    text = raw[columns].to_numpy()
+    flat = pd.Series(text.ravel())
+    blank = (flat == "").to_numpy()
+    values = pd.to_numeric(flat.mask(blank), errors="coerce").to_numpy(dtype="float64")
+    bad = np.isnan(values) & ~blank
     if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise ParseError(
-            f"line {first_line + i}: {column} = {series.iloc[i]!r} is not a number"
-        )
-    return out.astype("float64")
+        i, j = divmod(int(np.flatnonzero(bad)[0]), len(columns))
+        raise ParseError(f"line {lines[i]}: {columns[j]} = {text[i, j]!r} is not a number")
+    return pd.DataFrame(values.reshape(text.shape), columns=columns, index=raw.index)
 
 
 def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
@@ -147,7 +156,6 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
 
     raw = pd.DataFrame(rows, columns=header)
     raw = raw.loc[:, [h != "" for h in header]]
-    first_line = lines[0]
 
     divs = set(raw["Div"])
     if divs != {league}:
@@ -203,19 +211,21 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
     out["referee"] = (
         raw["Referee"].replace("", None).to_numpy() if "Referee" in raw else np.full(n, None)
     )
+    odds_sources = [c for c in raw.columns if _ODDS_1X2.match(c)]
+    stat_sources = [c for c in STAT_COLUMNS if c in raw]
+    numbers = _to_floats(raw, stat_sources + odds_sources, lines)
     for src, dst in STAT_COLUMNS.items():
-        out[dst] = _to_float(raw[src], src, first_line) if src in raw else np.full(n, np.nan)
+        out[dst] = numbers[src].to_numpy() if src in raw else np.full(n, np.nan)
 
     mapped = set(_CORE_SOURCE)
     odds: dict[str, pd.Series] = {}
-    for col in raw.columns:
+    for col in odds_sources:
         m = _ODDS_1X2.match(col)
-        if not m:
-            continue
+        assert m is not None
         book = ODDS_BOOKS[m.group(1)]
         phase = "close" if m.group(2) else "open"
         name = odds_column(book, phase, m.group(3))
-        values = _to_float(raw[col], col, first_line)
+        values = numbers[col]
         # Betbrain (BbAv) and the later Avg columns never share a file; if they ever do, the
         # first non-null value wins rather than one silently replacing the other.
         odds[name] = values if name not in odds else odds[name].fillna(values)
@@ -227,20 +237,21 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
 
     extra_cols = [c for c in raw.columns if c not in mapped]
     unknown = [c for c in extra_cols if not _KNOWN_OTHER.match(c)]
-    extra_frame = raw[extra_cols]
-    out[EXTRA_COLUMN] = [
-        json.dumps({k: v for k, v in rec.items() if v != ""}, ensure_ascii=False, sort_keys=True)
-        for rec in extra_frame.to_dict("records")
+    raw_records = [
+        {k: v for k, v in zip(extra_cols, values, strict=True) if v != ""}
+        for values in raw[extra_cols].to_numpy().tolist()
     ]
+    out[EXTRA_COLUMN] = [json.dumps(rec, ensure_ascii=False, sort_keys=True) for rec in raw_records]
+    # Own copies for the check, so it verifies the JSON rather than the dicts it was made from.
+    raw_records = [dict(rec) for rec in raw_records]
 
     df = pd.DataFrame(out)
     df.insert(0, "league", league)
     df.insert(1, "season", season)
-    df.insert(
-        0,
-        "match_id",
-        [make_match_id(league, season, h, a) for h, a in zip(home, away, strict=True)],
-    )
+    match_ids = [make_match_id(league, season, h, a) for h, a in zip(home, away, strict=True)]
+    df.insert(0, "match_id", match_ids)
+    for rec, match_id in zip(raw_records, match_ids, strict=True):
+        rec["__match_id__"] = match_id
     ordered = KEY_COLUMNS + RESULT_COLUMNS + ["referee", "kickoff_time_known"]
     ordered += list(STAT_COLUMNS.values())
     ordered += sorted(c for c in df.columns if c.startswith("odds_"))
@@ -251,4 +262,6 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
         source_columns=[c for c in header if c],
         unknown_columns=unknown,
         blank_rows=blank,
+        mapped_columns=frozenset(mapped),
+        raw_records=raw_records,
     )

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job, end to end on embedded defaults: SQLite Dagster storage in .dagster_home/,
+# a SQLite warehouse and Parquet files in ./data. Extra arguments go to `soccer pipeline`
+# (e.g. --source ../shared/data/football-data --leagues E0,SP1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PATH="$HOME/.local/bin:$PATH"
+export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
+mkdir -p "$DAGSTER_HOME"
+# An instance config of its own: the root dagster.yaml is the PostgreSQL one.
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$DAGSTER_HOME/dagster.yaml"
+exec uv run --frozen soccer pipeline "$@"

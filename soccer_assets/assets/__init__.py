@@ -1,0 +1,1 @@
+"""Asset definitions: they wire sources, pure functions and storage together, nothing more."""

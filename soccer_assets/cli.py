@@ -1,0 +1,98 @@
+"""``soccer`` command line: the main job and the operational commands.
+
+Dagster is imported inside the commands that need it, so ``soccer serve`` stays Dagster-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from soccer_assets.partitions import (
+    DEFAULT_LEAGUES,
+    FIRST_SEASON,
+    partition_key,
+    seasons_between,
+    validate_league,
+)
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _source_to_url(source: str) -> str:
+    """Accept a plain directory for ``--source`` and turn it into a ``file://`` URL."""
+    if "://" in source:
+        return source.rstrip("/")
+    path = Path(source).expanduser().resolve()
+    if not path.is_dir():
+        raise SystemExit(f"--source {source!r} is neither a URL nor an existing directory")
+    return path.as_uri()
+
+
+def _add_pipeline(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pipeline",
+        help="materialize the pipeline for a set of league-season partitions and print a summary",
+    )
+    p.add_argument("--leagues", type=_csv, default=list(DEFAULT_LEAGUES))
+    p.add_argument("--first-season", default=FIRST_SEASON)
+    p.add_argument("--last-season", default="2023-24")
+    p.add_argument(
+        "--source",
+        default=None,
+        help="base URL (https://, http:// mirror, file://) or a directory in the site's layout; "
+        "default $SOCCER_SOURCE_URL or https://www.football-data.co.uk",
+    )
+    p.add_argument("--data-dir", default=None, help="default $SOCCER_DATA_DIR or ./data")
+    p.add_argument("--warehouse-url", default=None, help="default $SOCCER_WAREHOUSE_URL or SQLite")
+    p.set_defaults(func=cmd_pipeline)
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    leagues = [validate_league(x) for x in args.leagues]
+    seasons = seasons_between(args.first_season, args.last_season)
+    # Settings travel through the environment so the Dagster definitions pick them up exactly as
+    # a `dagster dev` session would.
+    if args.source:
+        os.environ["SOCCER_SOURCE_URL"] = _source_to_url(args.source)
+    if args.data_dir:
+        os.environ["SOCCER_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if args.warehouse_url:
+        os.environ["SOCCER_WAREHOUSE_URL"] = args.warehouse_url
+    os.environ.setdefault("SOCCER_LEAGUES", ",".join(leagues))
+    os.environ.setdefault("SOCCER_LAST_SEASON", args.last_season)
+
+    from soccer_assets.runner import run_pipeline
+
+    keys = [partition_key(league, season) for season in seasons for league in leagues]
+    started = time.perf_counter()
+    summary = run_pipeline(keys)
+    print(summary.render())
+    print(f"\n{len(keys)} partitions in {time.perf_counter() - started:.1f} s")
+    return 0 if summary.ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="soccer", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_pipeline(sub)
+    ev = sub.add_parser("evaluate", help="walk-forward evaluation of a test season", add_help=False)
+    ev.set_defaults(func=None)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "evaluate":
+        from soccer_assets.evaluate_cli import main as evaluate_main
+
+        return evaluate_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Walk-forward evaluation of one season: the model against every baseline (pure).
+
+``evaluate(features_df, matches_df, test_season, variant, seed)`` splits the feature table
+(:func:`~soccer_assets.modeling.split.temporal_split`), trains the XGBoost model on the seasons
+before ``test_season``, predicts that season and scores the model and the baselines
+
+* ``climatology`` — per-league training-period H/D/A frequencies,
+* ``elo`` — multinomial logit on the Elo difference, fitted on the training period,
+* ``pinnacle_close``, ``pinnacle_open``, ``average_close``, ``average_open`` — de-margined odds
+  (Shin) of the canonical match table; closing odds are an evaluation reference only,
+
+overall and per league, with n, RPS, log loss, Brier, accuracy and ECE
+(:mod:`~soccer_assets.modeling.metrics` documents the conventions). Every forecaster is scored on
+the test rows where it has a forecast — for market baselines, the rows with those odds — and
+reports its own ``n``; ``paired`` compares the model with each baseline on exactly that
+baseline's rows.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from soccer_assets.modeling import metrics as M
+from soccer_assets.modeling.baselines import (
+    DEFAULT_DEMARGIN,
+    Climatology,
+    RatingLogit,
+    all_market_baselines,
+)
+from soccer_assets.modeling.split import Split, temporal_split
+from soccer_assets.modeling.train import TrainedModel, TrainParams, predict_proba, train_model
+
+MODEL = "model"
+BASELINES = (
+    "climatology",
+    "elo",
+    "pinnacle_close",
+    "pinnacle_open",
+    "average_close",
+    "average_open",
+)
+
+
+@dataclass
+class Backtest:
+    """Everything one walk-forward evaluation produced."""
+
+    split: Split
+    model: TrainedModel
+    predictions: pd.DataFrame  # test rows: keys, y, and p_h/p_d/p_a of the model and baselines
+    report: dict
+
+
+def elo_feature() -> str:
+    """The rating-difference feature used by the Elo-only baseline."""
+    from soccer_assets.features import build
+
+    explicit = getattr(build, "ELO_DIFF_FEATURE", None)
+    if explicit:
+        return str(explicit)
+    candidates = [c for c in build.RATING_FEATURES if "elo" in c.lower() and "diff" in c.lower()]
+    if not candidates:
+        raise RuntimeError(f"no Elo difference among RATING_FEATURES {build.RATING_FEATURES}")
+    return candidates[0]
+
+
+def _clean(value):
+    """JSON-friendly: numpy scalars to Python, NaN/inf to None, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _score(probs: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> dict:
+    ok = np.all(np.isfinite(probs), axis=1)
+    if mask is not None:
+        ok &= mask
+    if not ok.any():
+        return {"n": 0}
+    return M.score_all(probs[ok], y[ok])
+
+
+def attach_labels(features_df: pd.DataFrame, matches_df: pd.DataFrame) -> pd.DataFrame:
+    """Features + ``y`` (0/1/2) and the match table's odds columns, joined on ``match_id``.
+
+    Rows without a result (unplayed fixtures) are dropped.
+    """
+    extra = ["ftr"] + [c for c in matches_df.columns if c.startswith("odds_")]
+    right = matches_df[["match_id", *extra]].drop_duplicates("match_id")
+    overlap = [c for c in extra if c in features_df.columns]
+    df = features_df.drop(columns=overlap).merge(right, on="match_id", how="left", validate="1:1")
+    df = df[df["ftr"].isin(["H", "D", "A"])].copy()
+    df["y"] = M.outcome_index(df["ftr"])
+    return df.reset_index(drop=True)
+
+
+def run_backtest(
+    features_df: pd.DataFrame,
+    matches_df: pd.DataFrame,
+    test_season: str,
+    variant: str = "ratings",
+    seed: int = 0,
+    params: TrainParams | None = None,
+    validation_seasons: int = 1,
+    demargin_method: str = DEFAULT_DEMARGIN,
+    features: list[str] | None = None,
+    base_margin_columns: list[str] | None = None,
+    elo_column: str | None = None,
+) -> Backtest:
+    """Split, train, predict ``test_season`` and score the model and every baseline."""
+    data = attach_labels(features_df, matches_df)
+    split = temporal_split(data, test_season, validation_seasons=validation_seasons)
+    if split.test.empty:
+        raise ValueError(f"no played matches of {test_season} to evaluate")
+    model = train_model(
+        split.train,
+        split.train["y"].to_numpy(),
+        split.validation,
+        split.validation["y"].to_numpy(),
+        variant=variant,
+        seed=seed,
+        params=params,
+        features=features,
+        base_margin_columns=base_margin_columns,
+    )
+    test, fit = split.test, split.fit
+    y = test["y"].to_numpy()
+    forecasts: dict[str, np.ndarray] = {MODEL: predict_proba(model, test)}
+    forecasts["climatology"] = (
+        Climatology().fit(fit["league"], fit["y"].to_numpy()).predict_proba(test["league"])
+    )
+    elo_col = elo_column or elo_feature()
+    forecasts["elo"] = RatingLogit(elo_col).fit(fit, fit["y"].to_numpy()).predict_proba(test)
+    forecasts.update(all_market_baselines(test, method=demargin_method))
+
+    leagues = sorted(set(test["league"]))
+    overall = {name: _score(p, y) for name, p in forecasts.items()}
+    by_league = {
+        lg: {name: _score(p, y, (test["league"] == lg).to_numpy()) for name, p in forecasts.items()}
+        for lg in leagues
+    }
+    paired = {}
+    for name in BASELINES:
+        ok = np.all(np.isfinite(forecasts[name]), axis=1)
+        if not ok.any():
+            paired[name] = {"n": 0}
+            continue
+        m_rps = M.rps(forecasts[MODEL][ok], y[ok])
+        b_rps = M.rps(forecasts[name][ok], y[ok])
+        paired[name] = {
+            "n": int(ok.sum()),
+            "model_rps": m_rps,
+            "baseline_rps": b_rps,
+            "rps_diff": m_rps - b_rps,
+            "model_log_loss": M.log_loss(forecasts[MODEL][ok], y[ok]),
+            "baseline_log_loss": M.log_loss(forecasts[name][ok], y[ok]),
+        }
+
+    reliability = {
+        name: M.reliability_data(p[np.all(np.isfinite(p), axis=1)], y[np.all(np.isfinite(p), 1)])
+        for name, p in forecasts.items()
+        if name in (MODEL, "pinnacle_close") and np.isfinite(p).all(axis=1).any()
+    }
+    report = {
+        "test_season": test_season,
+        "variant": variant,
+        "seed": seed,
+        "leagues": leagues,
+        "demargin_method": demargin_method,
+        "elo_baseline_feature": elo_col,
+        "split": split.boundaries,
+        "model": model.summary(),
+        "overall": overall,
+        "by_league": by_league,
+        "paired": paired,
+        "reliability": reliability,
+    }
+
+    pred = test[["match_id", "league", "season", "date", "home_team", "away_team", "y"]].copy()
+    for name, p in forecasts.items():
+        for k, o in enumerate(("h", "d", "a")):
+            pred[f"{name}_p_{o}"] = p[:, k]
+    return Backtest(split=split, model=model, predictions=pred, report=_clean(report))
+
+
+def evaluate(
+    features_df: pd.DataFrame,
+    matches_df: pd.DataFrame,
+    test_season: str,
+    variant: str = "ratings",
+    seed: int = 0,
+    **kwargs,
+) -> dict:
+    """JSON-ready evaluation report of ``variant`` on ``test_season`` (see :func:`run_backtest`)."""
+    return run_backtest(features_df, matches_df, test_season, variant, seed, **kwargs).report
+
+
+def reliability_plot_png(reliability: dict, title: str = "Reliability") -> bytes:
+    """Render reliability data (``{forecaster: metrics.reliability_data(...)}``) as PNG bytes.
+
+    One panel per outcome (H, D, A): observed frequency against mean forecast per bin, with the
+    diagonal of perfect calibration; marker area follows the bin count. Writes no file.
+    """
+    # The object-oriented Figure renders through Agg without touching pyplot or the global
+    # backend, so this is safe in servers and threads.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 4.2), dpi=100)
+    axes = fig.subplots(1, 3, sharey=True)
+    names = {"H": "home win", "D": "draw", "A": "away win"}
+    for ax, outcome in zip(axes, M.OUTCOME_LABELS, strict=True):
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="perfect")
+        for name, data in reliability.items():
+            d = data[outcome]
+            pts = [
+                (mp, of, c)
+                for mp, of, c in zip(
+                    d["mean_predicted"], d["observed_frequency"], d["count"], strict=True
+                )
+                if c > 0
+            ]
+            if not pts:
+                continue
+            xs, ys, cs = zip(*pts, strict=True)
+            total = max(sum(cs), 1)
+            line = ax.plot(xs, ys, marker="", lw=1.2, label=name)[0]
+            ax.scatter(xs, ys, s=[10 + 600 * c / total for c in cs], color=line.get_color())
+        ax.set_title(f"P({names[outcome]})")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("mean forecast")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("observed frequency")
+    axes[0].legend(loc="upper left", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

@@ -1,0 +1,95 @@
+"""The file lake: raw season files as served and Parquet tables, one file per partition.
+
+Layout under the data dir: ``<asset>/<league>/<season>.<ext>``. Writes go to a temporary file in
+the same directory and are moved into place with ``os.replace``, so a reader sees either the old
+file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def parquet_bytes(df: pd.DataFrame) -> bytes:
+    """Deterministic Parquet encoding (same frame -> same bytes), so reruns are comparable."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", write_statistics=True)
+    return sink.getvalue().to_pybytes()
+
+
+class Lake:
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+
+    def path(self, asset: str, league: str, season: str, ext: str) -> Path:
+        return self.root / asset / league / f"{season}.{ext}"
+
+    # raw files -----------------------------------------------------------------------------
+    def write_raw(self, league: str, season: str, data: bytes, meta: dict[str, Any]) -> Path:
+        path = self.path("raw_match_files", league, season, "csv")
+        meta = {**meta, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        # Bytes first, then the sidecar: a crash in between leaves a sidecar whose sha256 no
+        # longer matches, which read_raw_meta treats as "no validators" (a full re-fetch).
+        atomic_write_bytes(path, data)
+        atomic_write_bytes(path.with_suffix(".meta.json"), json.dumps(meta, indent=1).encode())
+        return path
+
+    def read_raw(self, league: str, season: str) -> bytes:
+        path = self.path("raw_match_files", league, season, "csv")
+        if not path.exists():
+            raise FileNotFoundError(
+                f"raw file for {league}|{season} is not in the lake ({path}); "
+                "materialize raw_match_files for this partition first"
+            )
+        return path.read_bytes()
+
+    def read_raw_meta(self, league: str, season: str) -> dict[str, Any] | None:
+        path = self.path("raw_match_files", league, season, "csv")
+        meta_path = path.with_suffix(".meta.json")
+        if not (path.exists() and meta_path.exists()):
+            return None
+        meta = json.loads(meta_path.read_text())
+        if meta.get("sha256") != hashlib.sha256(path.read_bytes()).hexdigest():
+            return None
+        return meta
+
+    # parquet tables --------------------------------------------------------------------------
+    def write_table(self, asset: str, league: str, season: str, df: pd.DataFrame) -> Path:
+        path = self.path(asset, league, season, "parquet")
+        atomic_write_bytes(path, parquet_bytes(df))
+        return path
+
+    def read_table(self, asset: str, league: str, season: str) -> pd.DataFrame:
+        path = self.path(asset, league, season, "parquet")
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{asset} for {league}|{season} is not in the lake ({path}); materialize it first"
+            )
+        return pd.read_parquet(path)
+
+    def has_table(self, asset: str, league: str, season: str) -> bool:
+        return self.path(asset, league, season, "parquet").exists()

@@ -1,0 +1,165 @@
+"""Read/write API of the match warehouse.
+
+PostgreSQL in production and tests, SQLite as the embedded default. Every write of a partition
+is one transaction that deletes and re-inserts that league-season, so a re-run never duplicates
+rows and a failure half-way leaves the previous rows in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, create_engine, delete, func, select
+from sqlalchemy.engine import make_url
+
+from soccer_assets.schema import CORE_ODDS_COLUMNS, STAT_COLUMNS
+from soccer_assets.warehouse import tables
+
+
+def make_engine(url: str) -> Engine:
+    """Engine for a warehouse URL; ``postgresql://`` is read as psycopg 3 (installed)."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"future": True}
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs["pool_pre_ping"] = True
+    elif parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        from pathlib import Path
+
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(parsed, **kwargs)
+
+
+def _none_if_nan(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+_ROW_COLUMNS = [
+    "match_id",
+    "league",
+    "season",
+    "home_team",
+    "away_team",
+    "ftr",
+    "htr",
+    "referee",
+    *STAT_COLUMNS.values(),
+    *CORE_ODDS_COLUMNS,
+    "extra",
+]
+
+
+def match_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Canonical match frame -> rows for the ``matches`` table."""
+    other_odds = [c for c in df.columns if c.startswith("odds_") and c not in CORE_ODDS_COLUMNS]
+    records: list[dict[str, Any]] = []
+    for r in df.to_dict("records"):
+        rec = {c: _none_if_nan(r[c]) for c in _ROW_COLUMNS}
+        rec["date"] = r["date"].date()
+        rec["kickoff"] = r["kickoff"].to_pydatetime()
+        rec["kickoff_time_known"] = bool(r["kickoff_time_known"])
+        for c in ("fthg", "ftag", "hthg", "htag"):
+            v = _none_if_nan(r[c])
+            rec[c] = None if v is None else int(v)
+        rec["odds_other"] = {c: float(r[c]) for c in other_odds if _none_if_nan(r[c]) is not None}
+        records.append(rec)
+    return records
+
+
+class Warehouse:
+    def __init__(self, url: str, *, create_schema: bool = True):
+        self.url = url
+        self.engine = make_engine(url)
+        if create_schema:
+            self.create_schema()
+
+    def create_schema(self) -> None:
+        tables.metadata.create_all(self.engine, checkfirst=True)
+
+    def replace_partition(
+        self,
+        league: str,
+        season: str,
+        df: pd.DataFrame,
+        *,
+        source_sha256: str,
+        run_id: str | None = None,
+    ) -> int:
+        """Atomically replace one league-season; returns the number of rows written."""
+        if len(df) and (set(df["league"]) != {league} or set(df["season"]) != {season}):
+            raise ValueError(f"frame holds rows outside partition {league}|{season}")
+        records = match_records(df)
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(tables.matches).where(
+                    tables.matches.c.league == league, tables.matches.c.season == season
+                )
+            )
+            if records:
+                conn.execute(tables.matches.insert(), records)
+            conn.execute(
+                delete(tables.partition_loads).where(
+                    tables.partition_loads.c.league == league,
+                    tables.partition_loads.c.season == season,
+                )
+            )
+            conn.execute(
+                tables.partition_loads.insert(),
+                {
+                    "league": league,
+                    "season": season,
+                    "row_count": len(records),
+                    "source_sha256": source_sha256,
+                    "loaded_at": dt.datetime.now(dt.UTC),
+                    "dagster_run_id": run_id,
+                },
+            )
+        return len(records)
+
+    def count_matches(self, league: str | None = None, season: str | None = None) -> int:
+        q = select(func.count()).select_from(tables.matches)
+        if league:
+            q = q.where(tables.matches.c.league == league)
+        if season:
+            q = q.where(tables.matches.c.season == season)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def read_matches(
+        self, leagues: Iterable[str] | None = None, seasons: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        q = select(tables.matches).order_by(tables.matches.c.kickoff, tables.matches.c.home_team)
+        if leagues is not None:
+            q = q.where(tables.matches.c.league.in_(list(leagues)))
+        if seasons is not None:
+            q = q.where(tables.matches.c.season.in_(list(seasons)))
+        with self.engine.connect() as conn:
+            df = pd.read_sql(q, conn)
+        if len(df):
+            df["date"] = pd.to_datetime(df["date"])
+            df["kickoff"] = pd.to_datetime(df["kickoff"])
+            df["odds_other"] = df["odds_other"].map(
+                lambda v: json.loads(v) if isinstance(v, str) else v
+            )
+        return df
+
+    def partition_load(self, league: str, season: str) -> dict[str, Any] | None:
+        q = select(tables.partition_loads).where(
+            tables.partition_loads.c.league == league, tables.partition_loads.c.season == season
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(q).mappings().first()
+        return dict(row) if row else None
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,72 @@
+"""Shared fixtures: the real data, a local mirror of the site, and throw-away PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("SOCCER_SHARED_DATA")
+    path = Path(env) if env else REPO.parent / "shared" / "data" / "football-data"
+    if not (path / "mmz4281").is_dir():
+        pytest.skip(f"shared football-data files not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return shared_data_dir()
+
+
+PG_ADMIN_URL = os.environ.get("SOCCER_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _create_db(prefix: str) -> str:
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name
+
+
+def _drop_db(name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    name = _create_db("soccer_test")
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        _drop_db(name)
+
+
+@pytest.fixture
+def pg_db_factory() -> Iterator:
+    names: list[str] = []
+
+    def make(prefix: str = "soccer_test") -> str:
+        name = _create_db(prefix)
+        names.append(name)
+        return name
+
+    yield make
+    for name in names:
+        _drop_db(name)

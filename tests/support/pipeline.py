@@ -1,0 +1,51 @@
+"""Helpers to run the real Dagster assets in-process against chosen storage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from soccer_assets.resources import FootballDataSource, LakeResource, WarehouseResource
+
+
+def resources(source_url: str, data_dir: Path | str, warehouse_url: str) -> dict[str, object]:
+    return {
+        "source": FootballDataSource(
+            base_url=source_url, min_interval_seconds=0.0, backoff_seconds=0.01, max_retries=3,
+            timeout_seconds=2.0,
+        ),
+        "lake": LakeResource(data_dir=str(data_dir)),
+        "warehouse": WarehouseResource(url=warehouse_url),
+    }
+
+
+def materialize(
+    assets: Sequence[dg.AssetsDefinition],
+    partition_key: str,
+    res: dict[str, object],
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        list(assets),
+        partition_key=partition_key,
+        resources=res,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """Everything the failed steps said, for asserting on the message a user would read."""
+    parts = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            data = event.step_failure_data
+            if data.user_failure_data and data.user_failure_data.description:
+                parts.append(data.user_failure_data.description)
+            err = data.error
+            while err is not None:
+                parts.append(err.message)
+                err = err.cause
+    return "\n".join(parts)
