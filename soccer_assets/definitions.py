@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import dagster as dg
 
-from soccer_assets.assets import ingestion
-from soccer_assets.jobs import ingest_job, weekly_current_season
+from soccer_assets.assets import features, ingestion
+from soccer_assets.jobs import ingest_job, league_season_job, team_state_job, weekly_current_season
 from soccer_assets.resources import default_resources
 
 defs = dg.Definitions(
-    assets=[ingestion.raw_match_files, ingestion.matches],
-    jobs=[ingest_job],
+    assets=[
+        ingestion.raw_match_files,
+        ingestion.matches,
+        features.match_features,
+        features.team_state,
+    ],
+    jobs=[ingest_job, league_season_job, team_state_job],
     schedules=[weekly_current_season],
     resources=default_resources(),
     # Every asset here is light (seconds); the multiprocess executor costs ~10 s per run.

@@ -12,6 +12,20 @@ ingest_job = dg.define_asset_job(
     description="Fetch, parse, validate and store league-season files.",
 )
 
+league_season_job = dg.define_asset_job(
+    "league_season_pipeline",
+    selection=dg.AssetSelection.groups("ingestion") | dg.AssetSelection.assets("match_features"),
+    partitions_def=league_season_partitions(),
+    description="Ingest a league-season and compute its features (earlier seasons of the league "
+    "must be materialized first: ratings carry over).",
+)
+
+team_state_job = dg.define_asset_job(
+    "refresh_team_state",
+    selection=dg.AssetSelection.assets("team_state"),
+    description="Rebuild the online feature store from every stored match.",
+)
+
 
 @dg.schedule(
     job=ingest_job,

@@ -24,10 +24,11 @@ class PartitionOutcome:
 @dataclass
 class PipelineSummary:
     outcomes: list[PartitionOutcome] = field(default_factory=list)
+    team_state_error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return all(o.success for o in self.outcomes)
+        return all(o.success for o in self.outcomes) and self.team_state_error is None
 
     def render(self) -> str:
         lines = [f"{'league':<7} {'season':<8} {'status':<7} {'matches':>7}  note"]
@@ -39,6 +40,8 @@ class PipelineSummary:
         total = sum(o.rows or 0 for o in self.outcomes)
         lines.append(f"total matches: {total}; failed partitions: "
                      f"{sum(not o.success for o in self.outcomes)}")
+        if self.team_state_error:
+            lines.append(f"team_state FAILED: {self.team_state_error}")
         return "\n".join(lines)
 
 
@@ -61,10 +64,11 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
 def run_pipeline(keys: list[str], instance: dg.DagsterInstance | None = None) -> PipelineSummary:
     from soccer_assets.definitions import defs
 
-    job = defs.resolve_job_def("ingest")
+    job = defs.resolve_job_def("league_season_pipeline")
     instance = instance or dg.DagsterInstance.get()
     summary = PipelineSummary()
-    for key in keys:
+    # Seasons in order: a season's features need the league's earlier seasons.
+    for key in sorted(keys, key=lambda k: split_partition_key(k)[::-1]):
         result = job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
         if not result.success:
             summary.outcomes.append(PartitionOutcome(key, False, error=_failure_message(result)))
@@ -74,4 +78,9 @@ def run_pipeline(keys: list[str], instance: dg.DagsterInstance | None = None) ->
             value = mat.metadata.get("dagster/row_count")
             rows = int(value.value) if value is not None else None
         summary.outcomes.append(PartitionOutcome(key, True, rows=rows))
+    if any(o.success for o in summary.outcomes):
+        result = defs.resolve_job_def("refresh_team_state").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        summary.team_state_error = None if result.success else _failure_message(result)
     return summary

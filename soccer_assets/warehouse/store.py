@@ -161,5 +161,40 @@ class Warehouse:
             row = conn.execute(q).mappings().first()
         return dict(row) if row else None
 
+    def replace_team_state(
+        self, league: str, rows: list[dict[str, Any]], *, as_of: dt.date, feature_params_hash: str
+    ) -> int:
+        """Atomically replace a league's team states (rows: team, season, state, last_match_date)."""
+        now = dt.datetime.now(dt.UTC)
+        records = [
+            {
+                "league": league,
+                "team": r["team"],
+                "season": r["season"],
+                "state": r["state"],
+                "last_match_date": r.get("last_match_date"),
+                "as_of": as_of,
+                "feature_params_hash": feature_params_hash,
+                "updated_at": now,
+            }
+            for r in rows
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(delete(tables.team_state).where(tables.team_state.c.league == league))
+            if records:
+                conn.execute(tables.team_state.insert(), records)
+        return len(records)
+
+    def read_team_state(self, league: str | None = None) -> list[dict[str, Any]]:
+        q = select(tables.team_state).order_by(tables.team_state.c.league, tables.team_state.c.team)
+        if league is not None:
+            q = q.where(tables.team_state.c.league == league)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+        for r in rows:
+            if isinstance(r["state"], str):
+                r["state"] = json.loads(r["state"])
+        return rows
+
     def dispose(self) -> None:
         self.engine.dispose()

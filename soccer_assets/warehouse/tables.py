@@ -58,3 +58,19 @@ partition_loads = Table(
     Column("loaded_at", DateTime(timezone=True), nullable=False),
     Column("dagster_run_id", String(64)),
 )
+
+# The online feature store: every team's latest state (ratings + form), read by the API.
+# ``state`` is ``soccer_assets.features.state.TeamState.to_record()``; ``as_of`` is the first date
+# whose matches are NOT in the state (state = all matches dated strictly before ``as_of``).
+team_state = Table(
+    "team_state",
+    metadata,
+    Column("league", String(8), primary_key=True),
+    Column("team", String(80), primary_key=True),
+    Column("season", String(7), nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("last_match_date", Date),
+    Column("as_of", Date, nullable=False),
+    Column("feature_params_hash", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,162 @@
+"""Feature assets: ``match_features`` (league × season Parquet) and ``team_state`` (online store)."""
+
+import datetime as dt
+import hashlib
+import json
+import warnings
+
+import dagster as dg
+import pandas as pd
+
+from soccer_assets.assets.ingestion import PARTITIONS, matches
+from soccer_assets.features.build import ALL_FEATURES, RATING_FEATURES, build_match_features
+from soccer_assets.features.params import FeatureParams
+from soccer_assets.features.state import build_team_states
+from soccer_assets.partitions import (
+    LEAGUE_DIM,
+    SEASON_DIM,
+    season_start_year,
+    split_partition_key,
+)
+from soccer_assets.resources import LakeResource, WarehouseResource
+from soccer_assets.warehouse.lake import Lake
+
+# A league-season's features depend on that league's matches of the same and every earlier season
+# (ratings carry over). Dagster has no "earlier seasons" mapping for static partitions, so the
+# lineage says "all seasons of the league" and the asset reads only those up to its own.
+with warnings.catch_warnings():
+    # Beta in 1.13, and the only way to express "same league, all seasons".
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    SAME_LEAGUE_ALL_SEASONS = dg.MultiPartitionMapping(
+        {
+            LEAGUE_DIM: dg.DimensionPartitionMapping(LEAGUE_DIM, dg.IdentityPartitionMapping()),
+            SEASON_DIM: dg.DimensionPartitionMapping(SEASON_DIM, dg.AllPartitionMapping()),
+        }
+    )
+
+
+def feature_params() -> FeatureParams:
+    return FeatureParams()
+
+
+def params_hash(params: FeatureParams) -> str:
+    blob = json.dumps(params.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def league_history(lake: Lake, league: str, seasons: list[str], up_to: str) -> tuple[pd.DataFrame, list[str]]:
+    """All stored matches of ``league`` from its first stored season up to ``up_to``.
+
+    A gap (a missing season between the first stored one and ``up_to``) is an error: ratings would
+    silently skip a season.
+    """
+    wanted = [s for s in seasons if season_start_year(s) <= season_start_year(up_to)]
+    present = [s for s in wanted if lake.has_table("matches", league, s)]
+    if up_to not in present:
+        raise dg.Failure(
+            description=f"matches for {league}|{up_to} are not materialized; materialize them first",
+            allow_retries=False,
+        )
+    first = wanted.index(present[0])
+    gaps = [s for s in wanted[first:] if s not in present]
+    if gaps:
+        raise dg.Failure(
+            description=f"{league}: matches of {gaps} are missing between {present[0]} and {up_to}; "
+            "materialize them so ratings carry over correctly",
+            allow_retries=False,
+        )
+    frames = [lake.read_table("matches", league, s) for s in present]
+    return pd.concat(frames, ignore_index=True), present
+
+
+def _feature_summary(df: pd.DataFrame) -> str:
+    desc = pd.DataFrame(
+        {
+            "null_rate": df[ALL_FEATURES].isna().mean(),
+            "min": df[ALL_FEATURES].min(),
+            "mean": df[ALL_FEATURES].mean(),
+            "max": df[ALL_FEATURES].max(),
+        }
+    ).round(4)
+    return desc.to_markdown()
+
+
+@dg.asset(
+    partitions_def=PARTITIONS,
+    group_name="features",
+    kinds={"parquet", "pandas"},
+    code_version="1",
+    deps=[dg.AssetDep(matches, partition_mapping=SAME_LEAGUE_ALL_SEASONS)],
+    description="Pre-match features (Elo, pi-ratings, form, rest, market) for every match of a "
+    "league-season, computed from that league's earlier matches only.",
+)
+def match_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    league, season = split_partition_key(str(context.partition_key))
+    store = lake.get()
+    seasons = PARTITIONS.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys()
+    history, used = league_history(store, league, list(seasons), season)
+    params = feature_params()
+    feats = build_match_features(history, params)
+    own = feats[feats["season"] == season].reset_index(drop=True)
+    path = store.write_table("match_features", league, season, own)
+    preview = own[["date", "home_team", "away_team", "elo_diff", "pi_expected_gd", "market_p_home"]]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(own),
+            "seasons_used": dg.MetadataValue.json(used),
+            "rating_null_rate": round(float(own[RATING_FEATURES].isna().mean().mean()), 6),
+            "feature_params_hash": params_hash(params),
+            "path": dg.MetadataValue.path(str(path)),
+            "summary": dg.MetadataValue.md(_feature_summary(own)),
+            "preview": dg.MetadataValue.md(preview.head(10).round(4).to_markdown(index=False)),
+        }
+    )
+
+
+@dg.asset(
+    group_name="features",
+    kinds={"sql"},
+    code_version="1",
+    deps=[matches],
+    description="Every team's current ratings and form (the online feature store read by the API).",
+)
+def team_state(
+    context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    store = lake.get()
+    leagues = PARTITIONS.get_partitions_def_for_dimension(LEAGUE_DIM).get_partition_keys()
+    seasons = list(PARTITIONS.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys())
+    params = feature_params()
+    digest = params_hash(params)
+    wh = warehouse.get()
+    table = []
+    for league in leagues:
+        stored = [s for s in seasons if store.has_table("matches", league, s)]
+        if not stored:
+            continue
+        history, _ = league_history(store, league, seasons, stored[-1])
+        states = build_team_states(history, None, params)
+        last = history["date"].max().date()
+        rows = [
+            {
+                "team": st.team,
+                "season": st.season,
+                "state": st.to_record(),
+                "last_match_date": st.last_date,
+            }
+            for (lg, _team), st in sorted(states.items())
+            if lg == league
+        ]
+        # The state holds every stored match, i.e. all matches dated before the day after the last.
+        wh.replace_team_state(league, rows, as_of=last + dt.timedelta(days=1), feature_params_hash=digest)
+        table.append({"league": league, "teams": len(rows), "last_match": str(last),
+                      "current_season_teams": sum(r["season"] == stored[-1] for r in rows)})
+    if not table:
+        raise dg.Failure(description="no matches are materialized yet", allow_retries=False)
+    return dg.MaterializeResult(
+        metadata={
+            "leagues": dg.MetadataValue.md(pd.DataFrame(table).to_markdown(index=False)),
+            "teams": sum(t["teams"] for t in table),
+            "feature_params_hash": digest,
+        }
+    )
