@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from soccer_assets.assets import features, ingestion
-from soccer_assets.jobs import ingest_job, league_season_job, team_state_job, weekly_current_season
+from soccer_assets.assets import features, ingestion, modeling
+from soccer_assets.jobs import (
+    champion_job,
+    ingest_job,
+    league_season_job,
+    team_state_job,
+    walk_forward_job,
+    weekly_current_season,
+)
 from soccer_assets.resources import default_resources
 
 defs = dg.Definitions(
@@ -14,8 +21,12 @@ defs = dg.Definitions(
         ingestion.matches,
         features.match_features,
         features.team_state,
+        modeling.temporal_split,
+        modeling.trained_model,
+        modeling.model_evaluation,
+        modeling.champion_model,
     ],
-    jobs=[ingest_job, league_season_job, team_state_job],
+    jobs=[ingest_job, league_season_job, team_state_job, walk_forward_job, champion_job],
     schedules=[weekly_current_season],
     resources=default_resources(),
     # Every asset here is light (seconds); the multiprocess executor costs ~10 s per run.

@@ -3,7 +3,12 @@
 
 import dagster as dg
 
-from soccer_assets.partitions import current_season, league_season_partitions, partition_key
+from soccer_assets.partitions import (
+    current_season,
+    league_season_partitions,
+    partition_key,
+    season_partitions,
+)
 
 ingest_job = dg.define_asset_job(
     "ingest",
@@ -18,6 +23,20 @@ league_season_job = dg.define_asset_job(
     partitions_def=league_season_partitions(),
     description="Ingest a league-season and compute its features (earlier seasons of the league "
     "must be materialized first: ratings carry over).",
+)
+
+walk_forward_job = dg.define_asset_job(
+    "walk_forward_backtest",
+    selection=dg.AssetSelection.assets("temporal_split", "trained_model", "model_evaluation"),
+    partitions_def=season_partitions(),
+    description="Train on the seasons before S and evaluate on S; backfilling the season "
+    "dimension is a walk-forward backtest.",
+)
+
+champion_job = dg.define_asset_job(
+    "train_champion",
+    selection=dg.AssetSelection.assets("champion_model"),
+    description="Train on every completed season, register as challenger, gate to champion.",
 )
 
 team_state_job = dg.define_asset_job(

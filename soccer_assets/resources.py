@@ -1,6 +1,8 @@
 """Dagster resources: the only place where the pipeline touches the outside world."""
 
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 from pydantic import PrivateAttr
 
@@ -8,6 +10,9 @@ from soccer_assets import settings
 from soccer_assets.sources.client import FootballDataClient
 from soccer_assets.warehouse.lake import Lake
 from soccer_assets.warehouse.store import Warehouse
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 
 class FootballDataSource(dg.ConfigurableResource):
@@ -55,6 +60,32 @@ class WarehouseResource(dg.ConfigurableResource):
             self._warehouse = None
 
 
+class MlflowResource(dg.ConfigurableResource):
+    """MLflow tracking and model registry (a local SQLite store by default, a server in production)."""
+
+    tracking_uri: str
+    experiment: str = "soccer-outcome"
+    # Where a local store keeps artifacts; a tracking server decides this itself.
+    artifact_location: str | None = None
+
+    def client(self) -> "MlflowClient":
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def activate(self) -> str:
+        """Point the mlflow module at this store and return the experiment id."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        client = self.client()
+        exp = client.get_experiment_by_name(self.experiment)
+        if exp is None:
+            return client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+        return exp.experiment_id
+
+
 def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "source": FootballDataSource(
@@ -62,4 +93,8 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
         ),
         "lake": LakeResource(data_dir=settings.data_dir()),
         "warehouse": WarehouseResource(url=settings.warehouse_url()),
+        "mlflow_store": MlflowResource(
+            tracking_uri=settings.mlflow_tracking_uri(),
+            artifact_location=settings.mlflow_artifact_location(),
+        ),
     }

@@ -30,3 +30,16 @@ def source_min_interval() -> float:
     if raw:
         return float(raw)
     return 1.0 if source_url().startswith("https://www.football-data.co.uk") else 0.0
+
+
+def mlflow_tracking_uri() -> str:
+    """Local SQLite tracking store under the data dir unless ``MLFLOW_TRACKING_URI`` says otherwise."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(data_dir()) / 'mlflow.db'}"
+
+
+def mlflow_artifact_location() -> str | None:
+    """Artifacts of a local store live beside it; a tracking server chooses its own location."""
+    uri = mlflow_tracking_uri()
+    if uri.startswith(("http://", "https://", "databricks")):
+        return None
+    return (Path(data_dir()).resolve() / "mlartifacts").as_uri()

@@ -70,3 +70,23 @@ def pg_db_factory() -> Iterator:
     yield make
     for name in names:
         _drop_db(name)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server_url(tmp_path_factory) -> Iterator[str]:
+    """One real MLflow tracking/registry server for the session (it takes a while to start)."""
+    from tests.support.mlflow_server import mlflow_server
+
+    with mlflow_server(tmp_path_factory.mktemp("mlflow")) as url:
+        yield url
+
+
+@pytest.fixture
+def mlflow_url(mlflow_server_url) -> Iterator[str]:
+    """The session's MLflow server, with an empty model registry for this test."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=mlflow_server_url, registry_uri=mlflow_server_url)
+    for rm in client.search_registered_models():
+        client.delete_registered_model(rm.name)
+    yield mlflow_server_url

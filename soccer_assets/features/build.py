@@ -28,7 +28,9 @@ from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.pi_ratings import PiParams
 from soccer_assets.features.state import (
     ALL_FEATURES,
+    ELO_DIFF_FEATURE,
     MARKET_FEATURES,
+    MARKET_PROB_FEATURES,
     RATING_FEATURES,
     TeamKey,
     TeamState,
@@ -40,14 +42,17 @@ from soccer_assets.features.state import (
     match_records,
     rating_feature_vector,
     resolve_team_state,
+    states_from_records,
     update_states,
 )
 from soccer_assets.schema import odds_triplet
 
 __all__ = [
     "ALL_FEATURES",
+    "ELO_DIFF_FEATURE",
     "KEY_COLUMNS",
     "MARKET_FEATURES",
+    "MARKET_PROB_FEATURES",
     "RATING_FEATURES",
     "EloParams",
     "FeatureParams",
@@ -60,6 +65,7 @@ __all__ = [
     "match_feature_vector",
     "rating_param_scores",
     "select_open_odds",
+    "states_from_records",
     "tune_rating_params",
 ]
 

@@ -13,10 +13,11 @@ because ratings of different leagues are on different scales.
 
 Season carry-over: ratings and form carry across seasons. At a team's first match of a new season
 its Elo is shrunk towards ``EloParams.base`` and its pi-ratings towards 0 by the configured
-``season_regression`` fractions (default 0: no regression; the tuned defaults did not benefit),
-and its season counters (points, goal difference, matches) are reset. The roll-over is applied
-lazily by ``resolve_team_state`` so a state read before the team's first match of the season
-gives the same features online and offline.
+``season_regression`` fractions (default 0: on 2012-24 a 0.1-0.33 regression made Elo's RPS
+slightly worse and pi's slightly better, both by < 0.0005), and its season counters (points,
+goal difference, matches) are reset. The roll-over is applied lazily by ``resolve_team_state``,
+so a state read before the team's first match of the season gives the same features online and
+offline.
 
 Promoted / new teams: a team without a state in a league that already has history (an earlier
 season) starts from the mean ratings of the teams that left the league at the end of its latest
@@ -147,6 +148,19 @@ class TeamState:
             promoted=bool(rec["promoted"]),
             prev=None if prev is None else SeasonSummary(**prev),
         )
+
+
+def states_from_records(records: Iterable[Mapping[str, Any]]) -> dict[TeamKey, TeamState]:
+    """``TeamState.to_record`` dicts (e.g. rows of the ``team_state`` table) -> states dict.
+
+    Load *every* stored team of a league, including teams no longer in it: their end-of-season
+    summaries seed promoted teams and date the league's latest completed season.
+    """
+    out: dict[TeamKey, TeamState] = {}
+    for rec in records:
+        st = TeamState.from_record(rec)
+        out[(st.league, st.team)] = st
+    return out
 
 
 class MatchRecord(NamedTuple):
@@ -528,8 +542,10 @@ RATING_FEATURES: list[str] = [
     *_side_names("home"),
     *_side_names("away"),
 ]
-MARKET_FEATURES: list[str] = ["market_p_home", "market_p_draw", "market_p_away", "market_overround"]
+MARKET_PROB_FEATURES: list[str] = ["market_p_home", "market_p_draw", "market_p_away"]
+MARKET_FEATURES: list[str] = [*MARKET_PROB_FEATURES, "market_overround"]
 ALL_FEATURES: list[str] = RATING_FEATURES + MARKET_FEATURES
+ELO_DIFF_FEATURE = "elo_diff"
 
 
 def _side_extra(state: TeamState, prefix: str, match_date: dt.date, params: FeatureParams,

@@ -93,3 +93,18 @@ class Lake:
 
     def has_table(self, asset: str, league: str, season: str) -> bool:
         return self.path(asset, league, season, "parquet").exists()
+
+    # files of assets partitioned by season only (splits, models, evaluations) -----------------
+    def season_dir(self, asset: str, season: str) -> Path:
+        return self.root / asset / season
+
+    def write_file(self, asset: str, season: str, name: str, data: bytes) -> Path:
+        path = self.season_dir(asset, season) / name
+        atomic_write_bytes(path, data)
+        return path
+
+    def read_file(self, asset: str, season: str, name: str) -> bytes:
+        path = self.season_dir(asset, season) / name
+        if not path.exists():
+            raise FileNotFoundError(f"{asset} for {season} has no {name} ({path}); materialize it first")
+        return path.read_bytes()

@@ -10,14 +10,13 @@ import pytest
 from soccer_assets.partitions import code_to_season
 from soccer_assets.sources.parser import parse_season_csv
 
-DATA_DIR = Path("/work/shared/data/football-data/mmz4281")
-
 
 @pytest.fixture(scope="session")
-def real_matches() -> pd.DataFrame:
-    files = sorted(DATA_DIR.glob("*/*.csv"))
+def real_matches(shared_data: Path) -> pd.DataFrame:
+    """Every season file under the shared data (``shared_data`` skips when it is absent)."""
+    files = sorted((shared_data / "mmz4281").glob("*/*.csv"))
     if not files:
-        pytest.skip(f"no football-data files under {DATA_DIR}")
+        pytest.skip(f"no football-data files under {shared_data}")
     return pd.concat(
         [
             parse_season_csv(p.read_bytes(), p.stem, code_to_season(p.parent.name)).matches

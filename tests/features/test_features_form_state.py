@@ -39,6 +39,7 @@ from soccer_assets.features.pi_ratings import PiParams
 from soccer_assets.features.state import (
     TeamState,
     resolve_team_state,
+    states_from_records,
     update_states,
 )
 from soccer_assets.schema import CORE_ODDS_COLUMNS
@@ -222,6 +223,8 @@ def test_team_state_json_round_trip() -> None:
     for st in states.values():
         back = TeamState.from_record(json.loads(json.dumps(st.to_record())))
         assert back == st
+    records = json.loads(json.dumps([st.to_record() for st in states.values()]))
+    assert states_from_records(records) == states
 
 
 def test_fixture_features_refuses_states_that_saw_the_date() -> None:

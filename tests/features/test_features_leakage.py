@@ -6,12 +6,14 @@
     date >= D equal their rows of ``build_match_features`` bit for bit (the serving path).
 (c) Rating features are never NaN for teams seen before (in fact never NaN at all).
 A deliberately leaking build (states advanced by a day's results *before* that day's features)
-is shown to fail (a) and (b), so the properties do detect leakage.
+is shown to fail (a) and (b), so the properties do detect leakage; so does the tempting
+"seed promoted teams from the teams absent from the new season" rule.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -210,3 +212,45 @@ def test_leaky_build_fails_properties_on_a_fixed_example() -> None:
     cut = df["date"].min().date()
     assert serving_path_matches_offline(build_match_features, df, cut)
     assert not serving_path_matches_offline(leaky_build, df, cut)
+
+
+def build_with_lookahead_promotion(matches: pd.DataFrame) -> pd.DataFrame:
+    """The tempting alternative seeding rule: a promoted team starts at the mean of the teams
+    that are absent from the new season, which is only known from the season's future matches.
+    """
+    import soccer_assets.features.state as state_mod
+
+    real_entrant = state_mod.entrant_state
+    teams_by_season = {
+        key: set(g["home_team"]) | set(g["away_team"])
+        for key, g in matches.groupby(["league", "season"])
+    }
+
+    def entrant(states, league, team, season, params):
+        prev = state_mod.previous_season_summaries(states, league, season)
+        now = teams_by_season.get((league, season), set())
+        left = [s for s in prev if s.team not in now]  # LOOK-AHEAD
+        if not left:
+            return real_entrant(states, league, team, season, params)
+        elo = sum(s.elo for s in left) / len(left)
+        return state_mod.initial_state(league, team, season, params, elo=elo, promoted=True)
+
+    with mock.patch.object(state_mod, "entrant_state", entrant):
+        return build_match_features(matches)
+
+
+def test_lookahead_promotion_seeding_fails_property_a() -> None:
+    # Why the state module seeds promoted teams from the previous table, not from "who left".
+    example = find(
+        st.tuples(match_tables(max_teams=5), st.integers(0, 10**6), st.integers(0, 2**32 - 1)),
+        lambda ex: not future_changes_keep_row(
+            build_with_lookahead_promotion, ex[0], ex[1] % len(ex[0]), ex[2]
+        ),
+        settings=settings(
+            max_examples=1000, deadline=None, database=None, derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        ),
+    )
+    df, pick, seed = example
+    assert future_changes_keep_row(build_match_features, df, pick % len(df), seed)

@@ -1,0 +1,109 @@
+"""MLflow packaging of a trained outcome model (IO: MLflow; no Dagster).
+
+A registered version is an MLflow *pyfunc* model wrapping :class:`OutcomeModel`: the XGBoost
+booster (UBJSON, bit-exact round trip) plus a JSON description of everything
+``modeling.train.predict_proba`` needs (feature order, best iteration, base-margin columns,
+prior, temperature). Serving and ``mlflow models serve`` therefore compute exactly the
+probabilities the pipeline evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from soccer_assets.modeling.train import TrainedModel, predict_proba
+
+PROBA_COLUMNS = ["p_home", "p_draw", "p_away"]
+REGISTERED_NAMES = {"ratings": "soccer-outcome-ratings", "market": "soccer-outcome-market"}
+
+_META_KEYS = (
+    "variant",
+    "features",
+    "best_iteration",
+    "params",
+    "seed",
+    "validation_metrics",
+    "base_margin_columns",
+    "prior",
+    "temperature",
+)
+
+
+def save_trained(model: TrainedModel, directory: Path) -> dict[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    booster_path = directory / "booster.ubj"
+    meta_path = directory / "model_meta.json"
+    model.booster.save_model(str(booster_path))
+    meta = {k: getattr(model, k) for k in _META_KEYS}
+    meta_path.write_text(json.dumps(meta, indent=1, sort_keys=True, default=float))
+    return {"booster": str(booster_path), "meta": str(meta_path)}
+
+
+def load_trained(booster_path: str, meta_path: str) -> TrainedModel:
+    meta = json.loads(Path(meta_path).read_text())
+    booster = xgb.Booster()
+    booster.load_model(booster_path)
+    return TrainedModel(booster=booster, **{k: meta[k] for k in _META_KEYS})
+
+
+class OutcomeModel(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: feature frame in, ``p_home, p_draw, p_away`` out."""
+
+    def __init__(self) -> None:
+        self.trained: TrainedModel | None = None
+
+    def load_context(self, context: Any) -> None:
+        self.trained = load_trained(context.artifacts["booster"], context.artifacts["meta"])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        assert self.trained is not None, "load_context was not called"
+        proba = predict_proba(self.trained, pd.DataFrame(model_input))
+        return pd.DataFrame(proba, columns=PROBA_COLUMNS)
+
+
+def log_outcome_model(
+    model: TrainedModel,
+    example: pd.DataFrame,
+    *,
+    registered_model_name: str | None = None,
+) -> Any:
+    """Log ``model`` into the active MLflow run (and register it if a name is given)."""
+    from mlflow.models import infer_signature
+
+    x = example[model.features].head(5).reset_index(drop=True)
+    signature = infer_signature(x, pd.DataFrame(predict_proba(model, x), columns=PROBA_COLUMNS))
+    with tempfile.TemporaryDirectory() as tmp:
+        artifacts = save_trained(model, Path(tmp))
+        return mlflow.pyfunc.log_model(
+            name="model",
+            python_model=OutcomeModel(),
+            artifacts=artifacts,
+            signature=signature,
+            input_example=x,
+            registered_model_name=registered_model_name,
+            # Explicit requirements: inference would import-trace the whole project.
+            pip_requirements=[
+                f"mlflow=={mlflow.__version__}",
+                f"xgboost=={xgb.__version__}",
+                f"pandas=={pd.__version__}",
+                f"numpy=={np.__version__}",
+                "soccer-predict",
+            ],
+        )
+
+
+def load_outcome_model(model_uri: str) -> TrainedModel:
+    """``models:/name@alias`` (or any model URI) -> the TrainedModel inside it."""
+    wrapper = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+    if not isinstance(wrapper, OutcomeModel) or wrapper.trained is None:
+        raise TypeError(f"{model_uri} is not a soccer-predict outcome model")
+    return wrapper.trained
