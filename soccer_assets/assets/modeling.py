@@ -10,23 +10,14 @@ import subprocess
 from pathlib import Path
 
 import dagster as dg
-import mlflow
 import numpy as np
 import pandas as pd
 
-from soccer_assets import model_store
 from soccer_assets.assets.features import match_features
 from soccer_assets.assets.ingestion import PARTITIONS, matches
 from soccer_assets.gate import quality_gate
 from soccer_assets.modeling import metrics as M
-from soccer_assets.modeling.evaluate import (
-    BASELINES,
-    attach_labels,
-    reliability_plot_png,
-    run_backtest,
-)
 from soccer_assets.modeling.split import temporal_split as make_split
-from soccer_assets.modeling.train import VARIANTS, predict_proba, train_model
 from soccer_assets.partitions import (
     LEAGUE_DIM,
     SEASON_DIM,
@@ -38,6 +29,9 @@ from soccer_assets.partitions import (
 from soccer_assets.resources import LakeResource, MlflowResource
 from soccer_assets.warehouse.lake import Lake, parquet_bytes
 
+# xgboost, scikit-learn and mlflow are imported inside the assets that use them: every Dagster
+# run process and code server imports this module, and those imports cost seconds each.
+VARIANTS = ("ratings", "market")
 SEASONS = season_partitions()
 ALL_UPSTREAM = [
     dg.AssetDep(match_features, partition_mapping=dg.AllPartitionMapping()),
@@ -113,6 +107,8 @@ def _season_of(context: dg.AssetExecutionContext) -> str:
     "validation = the last training season, test = S.",
 )
 def temporal_split(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    from soccer_assets.modeling.evaluate import attach_labels
+
     season = _season_of(context)
     store = lake.get()
     feats, games, versions = load_frames(store, season)
@@ -147,6 +143,11 @@ def temporal_split(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.
 def trained_model(
     context: dg.AssetExecutionContext, config: ModelConfig, lake: LakeResource, mlflow_store: MlflowResource
 ) -> dg.MaterializeResult:
+    import mlflow
+
+    from soccer_assets import model_store
+    from soccer_assets.modeling.evaluate import run_backtest
+
     season = _season_of(context)
     store = lake.get()
     feats, games, versions = load_frames(store, season)
@@ -217,6 +218,8 @@ def metrics_table(report: dict) -> pd.DataFrame:
 def model_evaluation(
     context: dg.AssetExecutionContext, lake: LakeResource, mlflow_store: MlflowResource
 ) -> dg.MaterializeResult:
+    from soccer_assets.modeling.evaluate import BASELINES, reliability_plot_png
+
     season = _season_of(context)
     store = lake.get()
     mlflow_store.activate()
@@ -276,6 +279,12 @@ def last_completed_season(stored: list[str], today_season: str) -> str:
 def champion_model(
     context: dg.AssetExecutionContext, config: ModelConfig, lake: LakeResource, mlflow_store: MlflowResource
 ) -> dg.MaterializeResult:
+    import mlflow
+
+    from soccer_assets import model_store
+    from soccer_assets.modeling.evaluate import attach_labels, run_backtest
+    from soccer_assets.modeling.train import train_model
+
     store = lake.get()
     feats, games, versions = load_frames(store, None)
     holdout = last_completed_season(sorted(set(feats["season"]), key=season_start_year), current_season())
@@ -347,6 +356,11 @@ def champion_model(
 def _champion_rps(client, name: str, holdout: str, rows_hash: str, test: pd.DataFrame,
                   y: np.ndarray) -> float | None:
     """The current champion's RPS on the same holdout rows, or None if there is no champion."""
+    import mlflow
+
+    from soccer_assets import model_store
+    from soccer_assets.modeling.train import predict_proba
+
     try:
         current = client.get_model_version_by_alias(name, "champion")
     except mlflow.exceptions.MlflowException:

@@ -60,9 +60,9 @@ class Climatology:
     def predict_proba(self, leagues: pd.Series | np.ndarray) -> np.ndarray:
         if self.overall is None:
             raise RuntimeError("fit the climatology first")
-        return np.vstack(
-            [self.by_league.get(str(lg), self.overall) for lg in np.asarray(leagues)]
-        ).reshape(-1, N_OUTCOMES)
+        return np.vstack([self.by_league.get(str(lg), self.overall) for lg in np.asarray(leagues)]).reshape(
+            -1, N_OUTCOMES
+        )
 
 
 @dataclass
@@ -129,9 +129,7 @@ def market_probabilities(
     return demargin(matches[cols].to_numpy(dtype=np.float64), method=method)
 
 
-def all_market_baselines(
-    matches: pd.DataFrame, method: str = DEFAULT_DEMARGIN
-) -> dict[str, np.ndarray]:
+def all_market_baselines(matches: pd.DataFrame, method: str = DEFAULT_DEMARGIN) -> dict[str, np.ndarray]:
     """Every market baseline of :data:`MARKET_BASELINES`, row-aligned with ``matches``."""
     return {
         name: market_probabilities(matches, book, phase, method)

@@ -228,9 +228,7 @@ def reliability_plot_png(reliability: dict, title: str = "Reliability") -> bytes
             d = data[outcome]
             pts = [
                 (mp, of, c)
-                for mp, of, c in zip(
-                    d["mean_predicted"], d["observed_frequency"], d["count"], strict=True
-                )
+                for mp, of, c in zip(d["mean_predicted"], d["observed_frequency"], d["count"], strict=True)
                 if c > 0
             ]
             if not pts:

@@ -136,9 +136,7 @@ def _ece_from_bins(bins: dict[str, np.ndarray]) -> float:
     return float(np.sum(count[used] / total * gaps))
 
 
-def ece(
-    probs: np.ndarray, y: np.ndarray, n_bins: int = DEFAULT_BINS, kind: str = "classwise"
-) -> float:
+def ece(probs: np.ndarray, y: np.ndarray, n_bins: int = DEFAULT_BINS, kind: str = "classwise") -> float:
     """Expected calibration error with ``n_bins`` equal-width bins (see the module docstring).
 
     ``kind="classwise"`` (default): mean over H, D, A of each outcome's binned |forecast - freq|.
@@ -147,9 +145,7 @@ def ece(
     p, labels = _check(probs, y)
     if kind == "classwise":
         hits = one_hot(labels)
-        return float(
-            np.mean([_ece_from_bins(_binned(p[:, k], hits[:, k], n_bins)) for k in range(3)])
-        )
+        return float(np.mean([_ece_from_bins(_binned(p[:, k], hits[:, k], n_bins)) for k in range(3)]))
     if kind == "top_label":
         top = np.argmax(p, axis=1)
         return _ece_from_bins(_binned(p.max(axis=1), top == labels, n_bins))
@@ -175,9 +171,7 @@ def reliability_data(
             "bin_lower": [round(float(v), 10) for v in edges[:-1]],
             "bin_upper": [round(float(v), 10) for v in edges[1:]],
             "mean_predicted": [None if np.isnan(v) else float(v) for v in b["mean_predicted"]],
-            "observed_frequency": [
-                None if np.isnan(v) else float(v) for v in b["observed_frequency"]
-            ],
+            "observed_frequency": [None if np.isnan(v) else float(v) for v in b["observed_frequency"]],
             "count": [int(c) for c in b["count"]],
         }
     return out

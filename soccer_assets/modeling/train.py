@@ -36,23 +36,26 @@ VARIANTS = ("ratings", "market")
 
 @dataclass(frozen=True)
 class TrainParams:
-    """Hyper-parameters of the booster and of the training procedure."""
+    """Hyper-parameters of the booster and of the training procedure.
 
-    max_depth: int = 2
-    learning_rate: float = 0.02
-    num_boost_round: int = 1500
-    early_stopping_rounds: int = 100
-    min_child_weight: float = 20.0
+    The defaults are the walk-forward choice for the ``ratings`` variant (see ``DEFAULT_PARAMS``).
+    """
+
+    max_depth: int = 3
+    learning_rate: float = 0.05
+    num_boost_round: int = 1000
+    early_stopping_rounds: int = 50
+    min_child_weight: float = 50.0
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     reg_lambda: float = 10.0
     reg_alpha: float = 0.0
     gamma: float = 0.0
-    max_bin: int = 256
+    max_bin: int = 64
     nthread: int = 2
     # "none" | "temperature": temperature scaling fitted on the validation window, kept only if
     # it lowers the validation RPS.
-    calibration: str = "none"
+    calibration: str = "temperature"
     # After early stopping, refit on train + validation with the best number of rounds.
     refit_on_validation: bool = False
 
@@ -77,9 +80,15 @@ class TrainParams:
         }
 
 
+# Chosen by walk-forward on the test seasons 2020-21, 2021-22 and 2022-23 (each trained on the
+# seasons before it, validated on the last of those; 2023-24 was never looked at). RPS is flat
+# across depth 2-3, learning rate 0.03-0.06, min_child_weight 20-100 and column subsampling
+# 0.5-0.8 (all within ±0.0002 of each other); refitting on train + validation did not help.
+# Temperature scaling helps the ratings model a little (it is over-confident on the validation
+# season, T ≈ 1.05-1.17) and hurts the market model (the market is already calibrated).
 DEFAULT_PARAMS: dict[str, TrainParams] = {
     "ratings": TrainParams(),
-    "market": TrainParams(),
+    "market": TrainParams(calibration="none"),
 }
 
 
@@ -154,9 +163,7 @@ def _matrix(df: pd.DataFrame, features: list[str]) -> np.ndarray:
     return df[features].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float32)
 
 
-def _base_margin(
-    df: pd.DataFrame, columns: list[str] | None, prior: np.ndarray
-) -> np.ndarray | None:
+def _base_margin(df: pd.DataFrame, columns: list[str] | None, prior: np.ndarray) -> np.ndarray | None:
     if columns is None:
         return None
     p = df[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
@@ -173,9 +180,7 @@ def _dmatrix(
     base_margin_columns: list[str] | None,
     prior: np.ndarray,
 ) -> xgb.DMatrix:
-    dm = xgb.DMatrix(
-        _matrix(df, features), label=y, feature_names=list(features), missing=np.nan, nthread=1
-    )
+    dm = xgb.DMatrix(_matrix(df, features), label=y, feature_names=list(features), missing=np.nan, nthread=1)
     margin = _base_margin(df, base_margin_columns, prior)
     if margin is not None:
         dm.set_base_margin(margin.astype(np.float32).ravel())
@@ -190,9 +195,7 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def _raw_margin(model: TrainedModel, df: pd.DataFrame) -> np.ndarray:
     dm = _dmatrix(df, model.features, None, model.base_margin_columns, np.asarray(model.prior))
-    margin = model.booster.predict(
-        dm, output_margin=True, iteration_range=(0, model.best_iteration + 1)
-    )
+    margin = model.booster.predict(dm, output_margin=True, iteration_range=(0, model.best_iteration + 1))
     return np.asarray(margin, dtype=np.float64).reshape(-1, N_OUTCOMES)
 
 
@@ -237,6 +240,9 @@ def train_model(
         features, default_margin = variant_features(variant)
         if base_margin_columns is None:
             base_margin_columns = default_margin
+    leaking = [c for c in [*features, *(base_margin_columns or [])] if "_close" in c]
+    if leaking:
+        raise ValueError(f"closing odds are not known before kick-off and never features: {leaking}")
     y_train = np.asarray(y_train, dtype=np.int64)
     y_valid = np.asarray(y_valid, dtype=np.int64)
     counts = np.bincount(y_train, minlength=N_OUTCOMES).astype(np.float64) + 1.0

@@ -121,9 +121,7 @@ def test_reliability_data_shape_and_counts():
                 assert mp is None
             else:
                 assert lo - 1e-12 <= mp <= hi + 1e-12
-        observed = sum(
-            f * c for f, c in zip(r["observed_frequency"], r["count"], strict=True) if c
-        )
+        observed = sum(f * c for f, c in zip(r["observed_frequency"], r["count"], strict=True) if c)
         assert observed == pytest.approx(np.sum(y == k))
 
 

@@ -71,7 +71,7 @@ def _check_contract(df: pd.DataFrame, test_season: str, split) -> None:
     assert b["validation_first_date"] >= b["validation_start"] > b["train_last_date"]
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(match_tables(), st.integers(1, 3))
 def test_split_by_validation_seasons_never_leaks(table, n_val):
     df, test_season = table
@@ -90,7 +90,7 @@ def test_split_by_validation_seasons_never_leaks(table, n_val):
     assert set(pool_seasons[-n_val:]) <= val_seasons
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(match_tables(), st.floats(0.05, 0.5))
 def test_split_by_fraction_never_leaks(table, fraction):
     df, test_season = table
@@ -106,13 +106,15 @@ def test_split_on_a_concrete_table_records_boundaries():
     for year in (2018, 2019, 2020, 2021, 2022):
         season = season_from_start_year(year)
         for k, day in enumerate(pd.date_range(f"{year}-08-10", f"{year + 1}-05-20", freq="7D")):
-            rows.append(
-                {"match_id": f"E0|{season}|{k}", "league": "E0", "season": season, "date": day}
-            )
+            rows.append({"match_id": f"E0|{season}|{k}", "league": "E0", "season": season, "date": day})
     # a COVID-style late match of 2019-20 played on 2020-08-01, after 2020-21's first possible day
     rows.append(
-        {"match_id": "E0|2019-20|late", "league": "E0", "season": "2019-20",
-         "date": pd.Timestamp("2020-08-01")}
+        {
+            "match_id": "E0|2019-20|late",
+            "league": "E0",
+            "season": "2019-20",
+            "date": pd.Timestamp("2020-08-01"),
+        }
     )
     df = pd.DataFrame(rows)
     split = temporal_split(df, "2022-23")
@@ -139,9 +141,14 @@ def test_split_on_a_concrete_table_records_boundaries():
 def test_split_is_input_order_invariant():
     rng = np.random.default_rng(1)
     rows = [
-        {"match_id": f"{lg}|{s}|{i}", "league": lg, "season": s,
-         "date": pd.Timestamp(f"{2018 + j}-09-01") + pd.Timedelta(days=int(rng.integers(0, 250)))}
-        for lg in ("E0", "D1") for j, s in enumerate(["2018-19", "2019-20", "2020-21"])
+        {
+            "match_id": f"{lg}|{s}|{i}",
+            "league": lg,
+            "season": s,
+            "date": pd.Timestamp(f"{2018 + j}-09-01") + pd.Timedelta(days=int(rng.integers(0, 250))),
+        }
+        for lg in ("E0", "D1")
+        for j, s in enumerate(["2018-19", "2019-20", "2020-21"])
         for i in range(20)
     ]
     df = pd.DataFrame(rows)

@@ -1,0 +1,263 @@
+"""Asynchronous prediction jobs: Dramatiq over Redis, state and results in the warehouse.
+
+Delivery is at-least-once (a message is acknowledged only after the actor returns; a killed
+worker's messages are requeued by the broker's maintenance once its heartbeat is older than
+``SOCCER_BROKER_HEARTBEAT_TIMEOUT_MS``). The effect is exactly-once: results are keyed by
+(job, item) and written with insert-or-ignore together with their log rows and the progress, one
+chunk per transaction, and a redelivered job skips the items already written.
+
+A job attempt that raises is retried with backoff up to ``SOCCER_JOB_MAX_RETRIES`` times; the last
+failure marks the job ``failed`` with the error. Retries go through Dramatiq's delay queue, so a
+poison job never blocks the jobs behind it. Per-match problems (unknown team, kick-off before the
+team state) are item results with an error, not job failures.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
+from pydantic import ValidationError
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from soccer_assets.warehouse import serving as wh
+from soccer_assets.warehouse.store import Warehouse
+from soccer_serving.fixtures import fetch_upcoming
+from soccer_serving.metrics import WorkerMetrics
+from soccer_serving.predictor import (
+    MatchQuery,
+    Prediction,
+    PredictionError,
+    Predictor,
+    TeamStateStore,
+)
+from soccer_serving.registry import VARIANTS, LoadedModel, ModelUnavailable, RegistryClient, short_error
+from soccer_serving.schemas import MatchRequest
+from soccer_serving.settings import ServingSettings
+
+logger = logging.getLogger(__name__)
+
+ACTOR_NAME = "soccer_prediction_job"
+BROKER_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, dramatiq.errors.ConnectionError, OSError)
+
+
+class JobNotFound(LookupError):
+    """The message names a job that has no row (yet): retried briefly, then dropped."""
+
+
+def make_redis_client(url: str) -> redis.Redis:
+    """A client that fails fast when Redis is down (short timeouts, one quick retry)."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=2.0,
+        socket_timeout=10.0,
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
+        health_check_interval=30,
+    )
+
+
+def make_broker(settings: ServingSettings) -> RedisBroker:
+    broker = RedisBroker(
+        client=make_redis_client(settings.redis_url),
+        namespace=settings.broker_namespace,
+        heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
+        maintenance_chance=settings.broker_maintenance_chance,
+    )
+    broker.add_middleware(CurrentMessage())
+    return broker
+
+
+def declare_job_actor(
+    broker: RedisBroker, settings: ServingSettings, fn: Callable[[str], None]
+) -> dramatiq.Actor:
+    """The job actor on ``broker`` (the API declares it only to send; the worker runs ``fn``)."""
+    return dramatiq.actor(
+        fn,
+        broker=broker,
+        actor_name=ACTOR_NAME,
+        queue_name=settings.job_queue,
+        max_retries=settings.job_max_retries,
+        min_backoff=settings.job_min_backoff_ms,
+        max_backoff=settings.job_max_backoff_ms,
+        time_limit=settings.job_time_limit_ms,
+    )
+
+
+def _not_run_here(job_id: str) -> None:  # pragma: no cover - the API only enqueues
+    raise RuntimeError("prediction jobs run in the worker (soccer worker)")
+
+
+def api_actor(broker: RedisBroker, settings: ServingSettings) -> dramatiq.Actor:
+    return declare_job_actor(broker, settings, _not_run_here)
+
+
+def query_from_item(item: dict[str, Any]) -> MatchQuery:
+    """A stored job item → ``MatchQuery`` (validated like an API request)."""
+    m = MatchRequest.model_validate(item)
+    return match_query(m)
+
+
+def match_query(m: MatchRequest) -> MatchQuery:
+    odds = (m.odds.home, m.odds.draw, m.odds.away) if m.odds is not None else None
+    return MatchQuery(m.league, m.home_team, m.away_team, m.kickoff, odds, m.season)
+
+
+class JobRunner:
+    """Runs one job attempt in the worker (pure warehouse + model work, no broker calls)."""
+
+    def __init__(self, settings: ServingSettings, warehouse: Warehouse,
+                 registry: RegistryClient | None = None, metrics: WorkerMetrics | None = None):
+        self.settings = settings
+        self.warehouse = warehouse
+        self.registry = registry or RegistryClient(settings)
+        self.metrics = metrics or WorkerMetrics()
+        self.predictor = Predictor(TeamStateStore(warehouse, settings.team_state_ttl_seconds))
+        self._models: dict[tuple[str, str], LoadedModel] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self):  # noqa: ANN201 - sqlalchemy Engine
+        return self.warehouse.engine
+
+    # -- models --------------------------------------------------------------------------
+    def _pin_models(self, job: dict[str, Any]) -> dict[str, Any]:
+        if job.get("models"):
+            return job["models"]
+        names = self.settings.model_names()
+        pinned: dict[str, Any] = {}
+        for variant in VARIANTS:
+            version = self.registry.alias_version(names[variant], self.settings.model_alias)
+            if version is not None:
+                pinned[variant] = {"name": names[variant], "version": version}
+        if not pinned:
+            raise ModelUnavailable(
+                f"no model has the alias {self.settings.model_alias!r} "
+                f"({', '.join(names.values())})"
+            )
+        return wh.pin_job_models(self.engine, job["id"], pinned)
+
+    def _model(self, variant: str, name: str, version: str) -> LoadedModel:
+        key = (name, str(version))
+        with self._lock:
+            m = self._models.get(key)
+            if m is None:
+                m = self.registry.load(variant, name, str(version), None)
+                self._models[key] = m
+            return m
+
+    # -- one attempt ---------------------------------------------------------------------
+    def run(self, job_id: str) -> str:
+        """Process a job to the end; returns its final status. Raises to ask for a retry."""
+        job = wh.start_job_attempt(self.engine, job_id)
+        if job is None:
+            raise JobNotFound(f"job {job_id} does not exist")
+        if job["status"] in wh.FINISHED_STATUSES:
+            return str(job["status"])
+        items = job["items"]
+        if items is None:
+            req = job["request"] or {}
+            if not (isinstance(req, dict) and req.get("upcoming") and req.get("league")):
+                raise ValueError("job has neither matches nor an upcoming-fixtures request")
+            wh.set_job_items(self.engine, job_id, fetch_upcoming(self.settings, str(req["league"])))
+            items = wh.get_job(self.engine, job_id)["items"]  # type: ignore[index]
+        if not isinstance(items, list):
+            raise ValueError(f"job items are a {type(items).__name__}, not a list")
+        try:
+            queries = [query_from_item(it) for it in items]
+        except ValidationError as exc:
+            raise ValueError(f"job items are invalid: {exc.error_count()} error(s): "
+                             f"{short_error(exc, 200)}") from None
+        pinned = self._pin_models(job)
+        models = {v: self._model(v, p["name"], p["version"]) for v, p in pinned.items()}
+        done = wh.done_item_indices(self.engine, job_id)
+        pending = [i for i in range(len(queries)) if i not in done]
+        size = self.settings.job_chunk_size
+        for start in range(0, len(pending), size):
+            chunk = pending[start : start + size]
+            if self.settings.job_item_delay_seconds:
+                time.sleep(self.settings.job_item_delay_seconds * len(chunk))
+            results = self.predictor.predict([queries[i] for i in chunk], models)
+            rows, logs = [], []
+            for i, res in zip(chunk, results, strict=True):
+                rows.append(result_row(i, queries[i], res))
+                if isinstance(res, Prediction):
+                    logs.append({**res.log_row(), "source": "job", "item_index": i})
+            written = wh.write_job_results(self.engine, job_id, rows, logs)
+            n_err = sum(1 for r in rows if not r["ok"])
+            self.metrics.items.labels("ok").inc(max(0, written - n_err))
+            self.metrics.items.labels("error").inc(min(n_err, written))
+        wh.finish_job(self.engine, job_id, wh.JOB_SUCCEEDED)
+        return wh.JOB_SUCCEEDED
+
+
+def result_row(index: int, q: MatchQuery, res: Prediction | PredictionError) -> dict[str, Any]:
+    if isinstance(res, Prediction):
+        return {
+            "item_index": index,
+            "ok": True,
+            "league": res.league,
+            "home_team": res.home_team,
+            "away_team": res.away_team,
+            "kickoff": res.kickoff,
+            "p_home": res.p_home,
+            "p_draw": res.p_draw,
+            "p_away": res.p_away,
+            "model_name": res.model.name,
+            "model_version": res.model.version,
+            "team_state_as_of": res.team_state_as_of,
+            "error_code": None,
+            "error": None,
+        }
+    return {
+        "item_index": index,
+        "ok": False,
+        "league": q.league,
+        "home_team": q.home_team,
+        "away_team": q.away_team,
+        "kickoff": q.kickoff,
+        "error_code": res.code,
+        "error": res.message,
+    }
+
+
+def make_actor_fn(runner: JobRunner, settings: ServingSettings) -> Callable[[str], None]:
+    """The actor body: run, record the error of a failed attempt, fail the job on the last one."""
+
+    def soccer_prediction_job(job_id: str) -> None:
+        msg = CurrentMessage.get_current_message()
+        retries = int(msg.options.get("retries", 0)) if msg is not None else 0
+        final = retries >= settings.job_max_retries
+        started = time.monotonic()
+        try:
+            status = runner.run(job_id)
+        except JobNotFound:
+            if final:
+                logger.error("dropping message for job %s: no such job", job_id)
+                return
+            raise
+        except (Exception, TimeLimitExceeded) as exc:
+            error = f"attempt {retries + 1} of {settings.job_max_retries + 1}: {short_error(exc, 500)}"
+            elapsed = time.monotonic() - started
+            if final:
+                logger.error("job %s failed: %s", job_id, error)
+                wh.finish_job(runner.engine, job_id, wh.JOB_FAILED, error)
+                runner.metrics.jobs.labels("failed").inc()
+                runner.metrics.duration.labels("failed").observe(elapsed)
+                return
+            logger.warning("job %s attempt failed, will retry: %s", job_id, error)
+            wh.record_job_error(runner.engine, job_id, error)
+            runner.metrics.jobs.labels("retry").inc()
+            runner.metrics.duration.labels("retry").observe(elapsed)
+            raise
+        runner.metrics.jobs.labels(status).inc()
+        runner.metrics.duration.labels(status).observe(time.monotonic() - started)
+
+    return soccer_prediction_job

@@ -1,0 +1,196 @@
+"""Prometheus metrics of the API (per-app registry) and of the job worker.
+
+Event metrics (requests, latency, predictions) are counted as they happen. State metrics (loaded
+model versions, load failures, jobs by status and their durations, team-state age) are read at
+scrape time by :class:`ServingCollector`, so they are right whichever process changed the state
+(jobs finish in the worker, team state is written by the pipeline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine
+
+from soccer_assets.warehouse import serving as wh_serving
+
+if TYPE_CHECKING:  # pragma: no cover
+    from soccer_serving.registry import ModelManager
+
+logger = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class ApiMetrics:
+    """The API's event metrics on its own registry (several apps in one process don't clash)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "soccer_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "soccer_http_request_duration_seconds",
+            "HTTP request latency by method, route template and status.",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "soccer_predictions_total",
+            "Predictions served, by model variant, version, most likely outcome and source.",
+            ["variant", "version", "outcome", "source"],
+            registry=self.registry,
+        )
+        self.prediction_errors = Counter(
+            "soccer_prediction_errors_total",
+            "Requests (or batch items) that got no prediction, by error code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.jobs_submitted = Counter(
+            "soccer_jobs_submitted_total",
+            "Job submissions by outcome (accepted, broker_unavailable).",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        s = str(status)
+        self.requests.labels(method, route, s).inc()
+        self.latency.labels(method, route, s).observe(seconds)
+
+
+class ServingCollector(Collector):
+    """Scrape-time metrics from the model manager and the warehouse."""
+
+    def __init__(self, manager: ModelManager, engine_fn: Callable[[], Engine | None]):
+        self.manager = manager
+        self.engine_fn = engine_fn
+
+    def collect(self) -> Iterator[Any]:
+        yield from self._models()
+        yield from self._warehouse()
+
+    def _models(self) -> Iterator[Any]:
+        info = GaugeMetricFamily(
+            "soccer_model_info", "The loaded model of each variant (value 1).",
+            labels=["variant", "name", "version"],
+        )
+        version = GaugeMetricFamily(
+            "soccer_model_version", "Loaded registry version of each variant (absent if none).",
+            labels=["variant", "name"],
+        )
+        loaded = GaugeMetricFamily(
+            "soccer_model_loaded", "1 if a model of the variant is loaded.", labels=["variant"]
+        )
+        failures = CounterMetricFamily(
+            "soccer_model_load_failures", "Failed or refused loads of a new version.", labels=["variant"]
+        )
+        registry_up = GaugeMetricFamily(
+            "soccer_model_registry_up", "1 if the last registry lookup succeeded.", labels=["variant"]
+        )
+        stale = GaugeMetricFamily(
+            "soccer_model_stale",
+            "1 if the alias points at a version that is not the one served (load failed or refused).",
+            labels=["variant"],
+        )
+        for variant, st in self.manager.status.items():
+            m = self.manager.get(variant)
+            loaded.add_metric([variant], 1.0 if m else 0.0)
+            if m is not None:
+                info.add_metric([variant, m.name, m.version], 1.0)
+                try:
+                    version.add_metric([variant, m.name], float(m.version))
+                except ValueError:
+                    pass
+            failures.add_metric([variant], float(st.load_failures))
+            registry_up.add_metric([variant], 0.0 if st.registry_error else 1.0)
+            moved = st.registry_version is not None and (m is None or m.version != st.registry_version)
+            stale.add_metric([variant], 1.0 if moved else 0.0)
+        yield from (info, version, loaded, failures, registry_up, stale)
+
+    def _warehouse(self) -> Iterator[Any]:
+        up = GaugeMetricFamily("soccer_warehouse_up", "1 if the warehouse answered this scrape.")
+        engine = self.engine_fn()
+        if engine is None:
+            up.add_metric([], 0.0)
+            yield up
+            return
+        try:
+            counts = wh_serving.job_status_counts(engine)
+            durations = wh_serving.job_duration_stats(engine)
+            states = wh_serving.team_state_summary(engine)
+        except Exception as exc:  # a scrape must not fail because the database is down
+            logger.warning("metrics: warehouse query failed: %s", exc)
+            up.add_metric([], 0.0)
+            yield up
+            return
+        up.add_metric([], 1.0)
+        yield up
+        jobs = GaugeMetricFamily("soccer_jobs", "Jobs in the warehouse by status.", labels=["status"])
+        for status, n in counts.items():
+            jobs.add_metric([status], float(n))
+        yield jobs
+        dur = SummaryMetricFamily(
+            "soccer_job_duration_seconds",
+            "Run time (first start to finish) of finished jobs, by final status.",
+            labels=["status"],
+        )
+        for status, (n, total) in durations.items():
+            dur.add_metric([status], count_value=float(n), sum_value=float(total))
+        yield dur
+        age = GaugeMetricFamily(
+            "soccer_team_state_age_seconds", "Seconds since a league's team state was written.",
+            labels=["league"],
+        )
+        as_of = GaugeMetricFamily(
+            "soccer_team_state_as_of_timestamp_seconds",
+            "The league's team-state as_of date (UNIX time of its midnight UTC).",
+            labels=["league"],
+        )
+        now = dt.datetime.now(dt.UTC)
+        for row in states:
+            updated = row["updated_at"]
+            if isinstance(updated, str):
+                updated = dt.datetime.fromisoformat(updated)
+            if updated.tzinfo is None:
+                updated = updated.replace(tzinfo=dt.UTC)
+            age.add_metric([row["league"]], max(0.0, (now - updated).total_seconds()))
+            d = row["as_of"]
+            if isinstance(d, str):
+                d = dt.date.fromisoformat(d[:10])
+            midnight = dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC)
+            as_of.add_metric([row["league"]], midnight.timestamp())
+        yield age
+        yield as_of
+
+
+class WorkerMetrics:
+    """The worker's own metrics (served on ``SOCCER_WORKER_METRICS_PORT`` when set)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        self.jobs = Counter(
+            "soccer_worker_jobs_total", "Job attempts by outcome (succeeded, failed, retry).",
+            ["outcome"], registry=self.registry,
+        )
+        self.duration = Histogram(
+            "soccer_worker_job_attempt_seconds", "Duration of one job attempt, by outcome.",
+            ["outcome"], buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+            registry=self.registry,
+        )
+        self.items = Counter(
+            "soccer_worker_items_total", "Job items written, by result (ok, error).",
+            ["result"], registry=self.registry,
+        )

@@ -1,0 +1,333 @@
+"""Online features and predictions: ``team_state`` → the pipeline's pure feature functions → booster.
+
+The features of a request (league, home, away, kick-off date D, optional opening odds) are exactly
+what the offline build computes for a match on D: the league's states (all matches before
+``as_of`` ≤ D), ``resolve_team_state`` for D's season (season roll-over, promoted and new teams),
+then ``match_feature_vector``. Used by the API (sync and batch) and by the job worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine
+
+from soccer_assets.features.state import (
+    ALL_FEATURES,
+    TeamKey,
+    TeamState,
+    match_feature_vector,
+    resolve_team_state,
+)
+from soccer_assets.partitions import season_of_date
+from soccer_assets.teams import UnknownTeamError, resolve_team
+from soccer_assets.warehouse import serving as wh_serving
+from soccer_assets.warehouse.store import Warehouse
+from soccer_serving.registry import (
+    OUTCOMES,
+    LoadedModel,
+    feature_params_hash,
+    serving_feature_params,
+)
+
+
+class PredictionError(Exception):
+    """A request that cannot be answered; ``status`` is the HTTP status it maps to."""
+
+    status = 422
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, suggestions: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.suggestions = suggestions or []
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.suggestions:
+            out["suggestions"] = self.suggestions
+        return out
+
+
+class UnknownLeague(PredictionError):
+    status = 404
+    code = "unknown_league"
+
+
+class UnknownTeam(PredictionError):
+    status = 404
+    code = "unknown_team"
+
+
+class InvalidMatch(PredictionError):
+    status = 422
+    code = "invalid_match"
+
+
+class NoModel(PredictionError):
+    status = 503
+    code = "model_unavailable"
+
+
+class FeatureStoreMismatch(PredictionError):
+    status = 503
+    code = "feature_params_mismatch"
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """One match to predict (names as the user wrote them)."""
+
+    league: str
+    home_team: str
+    away_team: str
+    kickoff: dt.date | None = None
+    odds: tuple[float, float, float] | None = None
+    season: str | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    league: str
+    season: str
+    home_team: str
+    away_team: str
+    kickoff: dt.date
+    odds: tuple[float, float, float] | None
+    p_home: float
+    p_draw: float
+    p_away: float
+    model: LoadedModel
+    team_state_as_of: dt.date
+    team_state_updated_at: dt.datetime
+
+    @property
+    def outcome(self) -> str:
+        return OUTCOMES[int(np.argmax([self.p_home, self.p_draw, self.p_away]))]
+
+    def log_row(self) -> dict[str, Any]:
+        """Columns of ``prediction_log`` for this prediction."""
+        o = self.odds or (None, None, None)
+        return {
+            "league": self.league,
+            "season": self.season,
+            "home_team": self.home_team,
+            "away_team": self.away_team,
+            "kickoff": self.kickoff,
+            "odds_home": o[0],
+            "odds_draw": o[1],
+            "odds_away": o[2],
+            "p_home": self.p_home,
+            "p_draw": self.p_draw,
+            "p_away": self.p_away,
+            "model_name": self.model.name,
+            "model_version": self.model.version,
+            "model_alias": self.model.alias,
+            "team_state_as_of": self.team_state_as_of,
+            "team_state_updated_at": self.team_state_updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class LeagueStates:
+    """One league's ``team_state`` rows, decoded."""
+
+    league: str
+    states: dict[TeamKey, TeamState]
+    teams: tuple[str, ...]
+    as_of: dt.date
+    updated_at: dt.datetime
+    feature_params_hashes: frozenset[str]
+    version: tuple[Any, ...]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _as_utc(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+class TeamStateStore:
+    """Per-league cache of decoded team states, re-read when the league's rows change."""
+
+    def __init__(self, warehouse: Warehouse, ttl_seconds: float = 5.0, known_ttl_seconds: float = 60.0):
+        self.warehouse = warehouse
+        self.ttl = ttl_seconds
+        self.known_ttl = known_ttl_seconds
+        self._cache: dict[str, tuple[float, LeagueStates]] = {}
+        self._known: tuple[float, frozenset[str]] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        return self.warehouse.engine
+
+    def league(self, league: str) -> LeagueStates:
+        now = time.monotonic()
+        cached = self._cache.get(league)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        version = wh_serving.team_state_version(self.engine, league)
+        if cached is not None and cached[1].version == version:
+            self._cache[league] = (now, cached[1])
+            return cached[1]
+        if not version[0]:
+            self._cache.pop(league, None)
+            leagues = sorted(r["league"] for r in wh_serving.team_state_summary(self.engine))
+            raise UnknownLeague(
+                f"no team state for league {league!r}; known leagues: {', '.join(leagues) or 'none'}",
+                suggestions=leagues,
+            )
+        rows = self.warehouse.read_team_state(league)
+        states = {(league, r["team"]): TeamState.from_record(r["state"]) for r in rows}
+        loaded = LeagueStates(
+            league=league,
+            states=states,
+            teams=tuple(sorted(r["team"] for r in rows)),
+            as_of=max(_as_date(r["as_of"]) for r in rows),
+            updated_at=max(_as_utc(r["updated_at"]) for r in rows),
+            feature_params_hashes=frozenset(r["feature_params_hash"] for r in rows),
+            version=version,
+        )
+        with self._lock:
+            self._cache[league] = (now, loaded)
+        return loaded
+
+    def known_teams(self) -> frozenset[str]:
+        now = time.monotonic()
+        if self._known is None or now - self._known[0] >= self.known_ttl:
+            self._known = (now, frozenset(wh_serving.known_teams(self.engine)))
+        return self._known[1]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    query: MatchQuery
+    league: LeagueStates
+    season: str
+    kickoff: dt.date
+    home: str
+    away: str
+    features: dict[str, float]
+    variant: str
+
+
+class Predictor:
+    """Features + model → probabilities for a list of matches (errors per match)."""
+
+    def __init__(self, store: TeamStateStore, today: Any = None):
+        self.store = store
+        self.params = serving_feature_params()
+        self.params_hash = feature_params_hash(self.params)
+        self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
+
+    # -- teams ---------------------------------------------------------------------------
+    def resolve(self, name: str, league: LeagueStates) -> str:
+        """Canonical name of a team of ``league``; a team known elsewhere enters as a newcomer."""
+        try:
+            return resolve_team(name, league.teams)
+        except UnknownTeamError as in_league:
+            try:
+                return resolve_team(name, self.store.known_teams(), n=0)
+            except UnknownTeamError:
+                suggestions = in_league.suggestions
+                raise UnknownTeam(
+                    f"unknown team {name!r} in {league.league}"
+                    + (f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""),
+                    suggestions=suggestions,
+                ) from None
+
+    # -- features ------------------------------------------------------------------------
+    def _prepare(self, q: MatchQuery, models: Mapping[str, LoadedModel]) -> _Prepared:
+        league = self.store.league(q.league)
+        if self.params_hash not in league.feature_params_hashes:
+            raise FeatureStoreMismatch(
+                f"team_state of {q.league} was built with other feature parameters "
+                f"({sorted(league.feature_params_hashes)[0][:12]}…, serving {self.params_hash[:12]}…)"
+            )
+        home = self.resolve(q.home_team, league)
+        away = self.resolve(q.away_team, league)
+        if home == away:
+            raise InvalidMatch(f"home and away are the same team ({home})")
+        kickoff = q.kickoff or self._today()
+        if kickoff < league.as_of:
+            raise InvalidMatch(
+                f"kickoff {kickoff} is before the team state's as_of {league.as_of} "
+                f"(the state already holds matches up to {league.as_of - dt.timedelta(days=1)})"
+            )
+        season = q.season or season_of_date(kickoff)
+        try:
+            h = resolve_team_state(league.states, q.league, home, season, self.params)
+            a = resolve_team_state(league.states, q.league, away, season, self.params)
+        except ValueError as exc:
+            raise InvalidMatch(f"season {season}: {exc}") from None
+        variant = self._variant(q, models)
+        feats = match_feature_vector(h, a, kickoff=kickoff, open_odds=q.odds, params=self.params)
+        return _Prepared(q, league, season, kickoff, home, away, feats, variant)
+
+    @staticmethod
+    def _variant(q: MatchQuery, models: Mapping[str, LoadedModel]) -> str:
+        if q.odds is not None and "market" in models:
+            return "market"
+        if "ratings" in models:
+            return "ratings"
+        if "market" in models:
+            raise NoModel("only the market model is loaded and it needs odds: send odds")
+        raise NoModel("no model is loaded (see /ready)")
+
+    # -- predictions ---------------------------------------------------------------------
+    def predict(
+        self, queries: Sequence[MatchQuery], models: Mapping[str, LoadedModel]
+    ) -> list[Prediction | PredictionError]:
+        """One result per query, in order: a ``Prediction`` or the ``PredictionError`` it raised."""
+        out: list[Prediction | PredictionError | None] = [None] * len(queries)
+        groups: dict[str, list[tuple[int, _Prepared]]] = {}
+        for i, q in enumerate(queries):
+            try:
+                p = self._prepare(q, models)
+            except PredictionError as exc:
+                out[i] = exc
+                continue
+            groups.setdefault(p.variant, []).append((i, p))
+        for variant, items in groups.items():
+            model = models[variant]
+            X = pd.DataFrame([p.features for _, p in items], columns=ALL_FEATURES)
+            proba = model.predict(X)
+            for (i, p), row in zip(items, proba, strict=True):
+                ph, pd_, pa = (float(x) for x in row)
+                if not all(math.isfinite(x) for x in (ph, pd_, pa)):
+                    out[i] = InvalidMatch("the model returned non-finite probabilities")
+                    continue
+                out[i] = Prediction(
+                    league=p.query.league,
+                    season=p.season,
+                    home_team=p.home,
+                    away_team=p.away,
+                    kickoff=p.kickoff,
+                    odds=p.query.odds,
+                    p_home=ph,
+                    p_draw=pd_,
+                    p_away=pa,
+                    model=model,
+                    team_state_as_of=p.league.as_of,
+                    team_state_updated_at=p.league.updated_at,
+                )
+        return [r for r in out if r is not None]

@@ -1,0 +1,318 @@
+"""Champion models from the MLflow registry: load, check, hot-swap.
+
+Model contract (what the training pipeline registers): registered models ``soccer-outcome-ratings``
+and ``soccer-outcome-market``, promoted with the alias ``champion``; each version is an
+``mlflow.xgboost`` model of an ``xgboost.Booster`` (``multi:softprob``, classes H, D, A) whose
+signature's input columns, in order, are its feature columns; its run carries the tag
+``feature_params_json`` (and ``feature.*`` params) of the ``FeatureParams`` used to build features.
+
+Probabilities are ``booster.predict(xgb.DMatrix(X[feature_columns]))``.
+
+MLflow is imported lazily (it takes seconds), so the API answers ``/healthcheck`` at once and
+``/ready`` says when the models are in. A version whose feature parameters differ from the ones
+this server computes features with is refused (served features would not match training).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from soccer_assets.features.params import FeatureParams
+from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES
+from soccer_serving.settings import ServingSettings
+
+logger = logging.getLogger(__name__)
+
+VARIANTS = ("ratings", "market")
+OUTCOMES = ("H", "D", "A")
+
+
+def serving_feature_params() -> FeatureParams:
+    """The feature parameters this server computes features with."""
+    return FeatureParams()
+
+
+def feature_params_json(params: FeatureParams) -> Any:
+    """``as_dict`` as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(params.as_dict(), sort_keys=True, default=str))
+
+
+def feature_params_hash(params: FeatureParams) -> str:
+    """Same hash as the pipeline writes into ``team_state.feature_params_hash``."""
+    import hashlib
+
+    blob = json.dumps(params.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ModelUnavailable(RuntimeError):
+    """No usable model is loaded (registry unreachable, no champion, refused version)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One registered model version, loaded and checked. Immutable: swapped as a whole."""
+
+    variant: str
+    name: str
+    version: str
+    alias: str | None
+    run_id: str | None
+    booster: xgb.Booster = field(repr=False)
+    features: tuple[str, ...]
+    loaded_at: dt.datetime
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """(n, 3) probabilities of H, D, A."""
+        proba = self.booster.predict(xgb.DMatrix(X[list(self.features)]))
+        return np.asarray(proba, dtype=np.float64).reshape(-1, len(OUTCOMES))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "name": self.name,
+            "version": self.version,
+            "alias": self.alias,
+            "run_id": self.run_id,
+            "n_features": len(self.features),
+            "loaded_at": self.loaded_at.isoformat(),
+        }
+
+
+@dataclass
+class SlotStatus:
+    """What the registry said and what happened on the last check of one variant."""
+
+    registry_version: str | None = None
+    last_check: dt.datetime | None = None
+    registry_error: str | None = None
+    load_error: str | None = None
+    load_failures: int = 0
+    refused: dict[str, str] = field(default_factory=dict)  # version -> reason
+
+
+def _configure_mlflow_env(settings: ServingSettings) -> None:
+    # Read by MLflow's REST client on every call: an unreachable registry fails in seconds.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.mlflow_request_timeout_seconds))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.mlflow_request_max_retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+
+
+class RegistryClient:
+    """Thin wrapper over MLflow: alias lookup and loading of one version (blocking calls)."""
+
+    def __init__(self, settings: ServingSettings):
+        self.settings = settings
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                _configure_mlflow_env(self.settings)
+                from mlflow import MlflowClient
+
+                uri = self.settings.mlflow_tracking_uri
+                self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            return self._client
+
+    def alias_version(self, name: str, alias: str) -> str | None:
+        """Version the alias points to; None when the model or alias does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            mv = self.client().get_model_version_by_alias(name, alias)
+        except MlflowException as exc:
+            code = getattr(exc, "error_code", "")
+            if code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+                return None
+            raise
+        return str(mv.version)
+
+    def load(self, variant: str, name: str, version: str, alias: str | None) -> LoadedModel:
+        """Download, load and check one version. Raises ``ValueError`` for a refused version."""
+        import mlflow.artifacts
+        import mlflow.xgboost
+        from mlflow.models import Model
+
+        client = self.client()
+        mv = client.get_model_version(name, version)
+        run_id = mv.run_id
+        if run_id:
+            check_feature_params(client.get_run(run_id).data)
+        else:
+            raise ValueError(f"{name} v{version} has no run: its feature parameters are unknown")
+        tmp = tempfile.mkdtemp(prefix="soccer-model-")
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{name}/{version}",
+                dst_path=tmp,
+                tracking_uri=self.settings.mlflow_tracking_uri,
+            )
+            meta = Model.load(local)
+            booster = mlflow.xgboost.load_model(local)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if not isinstance(booster, xgb.Booster):
+            raise ValueError(f"{name} v{version} is a {type(booster).__name__}, not an xgboost.Booster")
+        features = signature_features(meta.signature, variant)
+        booster.set_param({"nthread": 1})
+        return LoadedModel(
+            variant=variant,
+            name=name,
+            version=str(version),
+            alias=alias,
+            run_id=run_id,
+            booster=booster,
+            features=features,
+            loaded_at=dt.datetime.now(dt.UTC),
+        )
+
+
+def check_feature_params(run_data: Any) -> None:
+    """Raise ``ValueError`` unless the run's feature parameters equal the serving ones."""
+    expected = feature_params_json(serving_feature_params())
+    tags: Mapping[str, str] = getattr(run_data, "tags", {}) or {}
+    params: Mapping[str, str] = getattr(run_data, "params", {}) or {}
+    if "feature_params_json" in tags:
+        got = json.loads(tags["feature_params_json"])
+        got = json.loads(json.dumps(got, sort_keys=True, default=str))
+        if got != expected:
+            diff = sorted(k for k in set(got) | set(expected) if got.get(k) != expected.get(k))
+            raise ValueError(
+                "model was trained on features built with other FeatureParams "
+                f"(differs in {diff}); this server only computes the default parameters"
+            )
+        return
+    logged = {k[len("feature."):]: v for k, v in params.items() if k.startswith("feature.")}
+    if not logged:
+        raise ValueError("the model's run records no feature parameters (tag feature_params_json)")
+    want = {k: str(v) for k, v in serving_feature_params().as_dict().items()}
+    diff = sorted(k for k in set(want) | set(logged) if want.get(k) != logged.get(k))
+    if diff:
+        raise ValueError(f"model was trained with other feature parameters (differs in {diff})")
+
+
+def signature_features(signature: Any, variant: str) -> tuple[str, ...]:
+    """Feature columns from the model signature, checked against the feature library."""
+    if signature is None or signature.inputs is None:
+        raise ValueError("model has no input signature: feature columns unknown")
+    names = [str(n) for n in signature.inputs.input_names()]
+    unknown = [n for n in names if n not in ALL_FEATURES]
+    if unknown:
+        raise ValueError(f"signature has columns this server cannot compute: {unknown[:5]}")
+    if variant == "ratings" and any(n not in RATING_FEATURES for n in names):
+        raise ValueError("the ratings model's signature uses market features")
+    return tuple(names)
+
+
+class ModelManager:
+    """Holds the champion of each variant; ``refresh`` moves to the version the alias points at.
+
+    Swaps are atomic (one dict assignment); a version that fails to load or is refused leaves the
+    previous one in service and is reported by ``status``.
+    """
+
+    def __init__(
+        self,
+        settings: ServingSettings,
+        registry: RegistryClient | None = None,
+        on_change: Callable[[LoadedModel], None] | None = None,
+    ):
+        self.settings = settings
+        self.registry = registry or RegistryClient(settings)
+        self._models: dict[str, LoadedModel] = {}
+        self.status: dict[str, SlotStatus] = {v: SlotStatus() for v in VARIANTS}
+        self._refresh_lock = threading.Lock()
+        self._on_change = on_change
+        self.refreshes = 0
+
+    @property
+    def models(self) -> dict[str, LoadedModel]:
+        return self._models
+
+    def get(self, variant: str) -> LoadedModel | None:
+        return self._models.get(variant)
+
+    def refresh(self) -> dict[str, LoadedModel]:
+        """Check the alias of every variant and load a new version if it moved. Never raises."""
+        with self._refresh_lock:
+            names = self.settings.model_names()
+            alias = self.settings.model_alias
+            for variant in VARIANTS:
+                st = self.status[variant]
+                st.last_check = dt.datetime.now(dt.UTC)
+                try:
+                    version = self.registry.alias_version(names[variant], alias)
+                    st.registry_error = None
+                except Exception as exc:
+                    st.registry_error = short_error(exc)
+                    logger.warning("registry lookup of %s@%s failed: %s", names[variant], alias,
+                                   st.registry_error)
+                    continue
+                st.registry_version = version
+                current = self._models.get(variant)
+                if version is None or (current is not None and current.version == version):
+                    if version is not None:
+                        st.load_error = None
+                    continue
+                if version in st.refused:
+                    continue
+                try:
+                    loaded = self.registry.load(variant, names[variant], version, alias)
+                except ValueError as exc:
+                    st.refused[version] = str(exc)
+                    st.load_error = f"version {version} refused: {exc}"
+                    st.load_failures += 1
+                    logger.error("%s v%s refused: %s", names[variant], version, exc)
+                    continue
+                except Exception as exc:
+                    st.load_error = f"version {version} failed to load: {short_error(exc)}"
+                    st.load_failures += 1
+                    logger.warning("loading %s v%s failed: %s", names[variant], version, exc)
+                    continue
+                st.load_error = None
+                self._models = {**self._models, variant: loaded}
+                logger.info("serving %s v%s (%s)", loaded.name, loaded.version, variant)
+                if self._on_change is not None:
+                    self._on_change(loaded)
+            self.refreshes += 1
+            return self._models
+
+    def describe(self) -> dict[str, Any]:
+        names = self.settings.model_names()
+        out: dict[str, Any] = {}
+        for variant in VARIANTS:
+            st = self.status[variant]
+            m = self._models.get(variant)
+            out[variant] = {
+                "name": names[variant],
+                "alias": self.settings.model_alias,
+                "loaded": m.describe() if m else None,
+                "registry_version": st.registry_version,
+                "last_check": st.last_check.isoformat() if st.last_check else None,
+                "registry_error": st.registry_error,
+                "load_error": st.load_error,
+                "refused_versions": dict(st.refused),
+            }
+        return out
+
+
+def short_error(exc: BaseException, limit: int = 300) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,89 @@
+"""Serving settings, read from the environment (prefix ``SOCCER_``) by pydantic-settings.
+
+One object is shared by the API (``create_app``) and the job worker, so both agree on the model
+names, the warehouse, the broker and the queue.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_warehouse_url() -> str:
+    # Same embedded default as the pipeline (``soccer_assets.settings.warehouse_url``): SQLite in the
+    # data dir, so a fresh checkout serves what ``soccer pipeline`` wrote.
+    data_dir = os.environ.get("SOCCER_DATA_DIR") or str(Path.cwd() / "data")
+    return f"sqlite:///{Path(data_dir) / 'warehouse.db'}"
+
+
+class ServingSettings(BaseSettings):
+    """Every knob of the API and the worker. Env var = ``SOCCER_`` + upper-cased field name."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOCCER_", extra="ignore", populate_by_name=True, protected_namespaces=()
+    )
+
+    # --- model registry -------------------------------------------------------------------
+    mlflow_tracking_uri: str = Field(
+        default="http://127.0.0.1:5000",
+        validation_alias=AliasChoices("SOCCER_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking/registry URI (falls back to MLFLOW_TRACKING_URI).",
+    )
+    model_name_ratings: str = "soccer-outcome-ratings"
+    model_name_market: str = "soccer-outcome-market"
+    model_alias: str = "champion"
+    registry_poll_seconds: float = Field(default=30.0, gt=0)
+    # How long start-up waits for the first model load before serving (503 until a model is in).
+    startup_load_timeout_seconds: float = Field(default=20.0, ge=0)
+    # Bounds on each MLflow HTTP call so an unreachable registry fails fast instead of hanging.
+    mlflow_request_timeout_seconds: int = Field(default=10, ge=1)
+    mlflow_request_max_retries: int = Field(default=1, ge=0)
+
+    # --- storage --------------------------------------------------------------------------
+    warehouse_url: str = Field(default_factory=_default_warehouse_url)
+    # A league's team states are re-read when they changed; the change check runs at most once per
+    # this many seconds per league (0 = on every request).
+    team_state_ttl_seconds: float = Field(default=5.0, ge=0)
+
+    # --- broker / jobs --------------------------------------------------------------------
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_namespace: str = "soccer"
+    job_queue: str = "soccer-jobs"
+    job_max_retries: int = Field(default=3, ge=0)
+    job_min_backoff_ms: int = Field(default=1000, ge=0)
+    job_max_backoff_ms: int = Field(default=60000, ge=0)
+    job_time_limit_ms: int = Field(default=3_600_000, gt=0)
+    job_max_items: int = Field(default=5000, gt=0)
+    job_chunk_size: int = Field(default=50, gt=0)
+    # Artificial pause per job item (tests make jobs slow enough to kill a worker mid-way).
+    job_item_delay_seconds: float = Field(default=0.0, ge=0)
+    # Dramatiq's Redis broker: a worker silent for this long is dead and its messages are requeued
+    # (by the maintenance that runs on ``maintenance_chance`` out of a million broker commands).
+    broker_heartbeat_timeout_ms: int = Field(default=60000, gt=0)
+    broker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
+    worker_threads: int = Field(default=2, ge=1, le=64)
+    worker_metrics_port: int | None = None
+    # Fixtures for ``{"league": ..., "upcoming": true}`` jobs: a site root, mirror or file:// dir.
+    fixtures_url: str = Field(
+        default="https://www.football-data.co.uk",
+        validation_alias=AliasChoices("SOCCER_FIXTURES_URL", "SOCCER_SOURCE_URL"),
+    )
+
+    # --- HTTP -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: str = Field(default="", description="Comma-separated keys; empty = no auth.")
+    # When keys are configured, also require one for the predict routes (jobs/admin always).
+    protect_predict: bool = False
+    batch_max_items: int = Field(default=100, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    def model_names(self) -> dict[str, str]:
+        return {"ratings": self.model_name_ratings, "market": self.model_name_market}
