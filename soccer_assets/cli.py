@@ -49,6 +49,14 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
         help="base URL (https://, http:// mirror, file://) or a directory in the site's layout; "
         "default $SOCCER_SOURCE_URL or https://www.football-data.co.uk",
     )
+    p.add_argument(
+        "--test-seasons",
+        type=_csv,
+        default=None,
+        help="seasons to evaluate walk-forward (comma separated; default: the last season; "
+        "'none' to skip)",
+    )
+    p.add_argument("--no-champion", action="store_true", help="skip training/registering the champion")
     p.add_argument("--data-dir", default=None, help="default $SOCCER_DATA_DIR or ./data")
     p.add_argument("--warehouse-url", default=None, help="default $SOCCER_WAREHOUSE_URL or SQLite")
     p.set_defaults(func=cmd_pipeline)
@@ -71,8 +79,11 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     from soccer_assets.runner import run_pipeline
 
     keys = [partition_key(league, season) for season in seasons for league in leagues]
+    test_seasons = args.test_seasons if args.test_seasons is not None else seasons[-1:]
+    if test_seasons == ["none"]:
+        test_seasons = []
     started = time.perf_counter()
-    summary = run_pipeline(keys)
+    summary = run_pipeline(keys, test_seasons=test_seasons, champion=not args.no_champion)
     print(summary.render())
     print(f"\n{len(keys)} partitions in {time.perf_counter() - started:.1f} s")
     return 0 if summary.ok else 1

@@ -4,8 +4,8 @@
 (:func:`~soccer_assets.modeling.split.temporal_split`), trains the XGBoost model on the seasons
 before ``test_season``, predicts that season and scores the model and the baselines
 
-* ``climatology`` — per-league training-period H/D/A frequencies,
-* ``elo`` — multinomial logit on the Elo difference, fitted on the training period,
+* ``climatology`` — per-league H/D/A frequencies of the training period (train + validation),
+* ``elo`` — multinomial logit on the Elo difference, fitted on train + validation,
 * ``pinnacle_close``, ``pinnacle_open``, ``average_close``, ``average_open`` — de-margined odds
   (Shin) of the canonical match table; closing odds are an evaluation reference only,
 
