@@ -45,6 +45,9 @@ class ModelConfig(dg.Config):
     # Fault injection for the quality gate's own test: train on shuffled outcomes, i.e. a model
     # that has learnt nothing, and watch the gate refuse it.
     shuffle_training_labels: bool = False
+    # champion_model: the quality gate pools the out-of-sample forecasts of this many of the
+    # latest completed seasons (each predicted by the recipe trained on the seasons before it).
+    gate_seasons: int = 3
 
 
 def git_commit() -> str:
@@ -287,29 +290,45 @@ def champion_model(
 
     store = lake.get()
     feats, games, versions = load_frames(store, None)
-    holdout = last_completed_season(sorted(set(feats["season"]), key=season_start_year), current_season())
+    stored = sorted(set(feats["season"]), key=season_start_year)
+    holdout = last_completed_season(stored, current_season())
     feats = feats[feats["season"].map(season_start_year) <= season_start_year(holdout)]
-    if config.shuffle_training_labels:
-        games = _shuffled_before(games, holdout, config.seed)
+    # Each gate season needs two earlier seasons (training + validation).
+    gate_seasons = [s for s in stored if season_start_year(s) <= season_start_year(holdout)][2:]
+    gate_seasons = gate_seasons[-config.gate_seasons:]
+    if not gate_seasons:
+        raise dg.Failure(description="the quality gate needs at least three completed seasons",
+                         allow_retries=False)
+
+    def training_games(season: str) -> pd.DataFrame:
+        # Fault injection: every model learns from permuted outcomes of the seasons before the
+        # one it is scored on, while the scored rows keep their true outcomes.
+        return _shuffled_before(games, season, config.seed) if config.shuffle_training_labels else games
+
     experiment_id = mlflow_store.activate()
     client = mlflow_store.client()
     gate_rows: dict[str, object] = {}
     results = []
     for variant in VARIANTS:
         name = model_store.REGISTERED_NAMES[variant]
-        # Out of sample: the same recipe trained before the holdout season, scored on it.
-        bt = run_backtest(feats, games, holdout, variant=variant, seed=config.seed)
-        y = bt.predictions["y"].to_numpy()
-        rows_hash = hashlib.sha256("\n".join(sorted(bt.predictions["match_id"])).encode()).hexdigest()
-        champion_rps = _champion_rps(client, name, holdout, rows_hash, bt.split.test, y)
+        # Out of sample: the same recipe trained before each gate season, scored on it, pooled.
+        backtests = [run_backtest(feats, training_games(s), s, variant=variant, seed=config.seed)
+                     for s in gate_seasons]
+        pooled = pd.concat([bt.predictions for bt in backtests], ignore_index=True)
+        y = pooled["y"].to_numpy()
+
+        def pooled_rps(forecaster: str, pooled: pd.DataFrame = pooled, y: np.ndarray = y) -> float:
+            return M.rps(pooled[[f"{forecaster}_p_{o}" for o in "hda"]].to_numpy(), y)
+
+        challenger_rps = pooled_rps("model")
+        rows_hash = hashlib.sha256("\n".join(sorted(pooled["match_id"])).encode()).hexdigest()
+        champion_rps = _champion_rps(client, name, gate_seasons, rows_hash, backtests, y)
         # The registered model learns from every completed season, holdout included.
-        data = attach_labels(feats, games)
-        split = make_split(data, season_from_start_year(season_start_year(holdout) + 1), validation_seasons=1)
+        after = season_from_start_year(season_start_year(holdout) + 1)
+        split = make_split(attach_labels(feats, training_games(after)), after, validation_seasons=1)
         final = train_model(split.train, split.train["y"].to_numpy(), split.validation,
                             split.validation["y"].to_numpy(), variant=variant, seed=config.seed)
-        overall = bt.report["overall"]
-        gate = quality_gate(overall["model"]["rps"], overall["climatology"]["rps"],
-                            overall["elo"]["rps"], champion_rps)
+        gate = quality_gate(challenger_rps, pooled_rps("climatology"), pooled_rps("elo"), champion_rps)
         with mlflow.start_run(experiment_id=experiment_id, run_name=f"{variant}-champion-candidate"):
             mlflow.set_tags({
                 "dagster.run_id": context.run_id, "dagster.asset": "champion_model",
@@ -317,15 +336,16 @@ def champion_model(
                 "inputs_sha256": _inputs_digest(versions),
             })
             mlflow.log_params({"seed": config.seed, "best_iteration": final.best_iteration,
-                               "holdout_season": holdout, "shuffled_labels": config.shuffle_training_labels})
-            mlflow.log_metrics({f"holdout_{k}_rps": float(v["rps"]) for k, v in overall.items()
-                                if v.get("rps") is not None})
+                               "gate_seasons": ",".join(gate_seasons),
+                               "shuffled_labels": config.shuffle_training_labels})
+            mlflow.log_metrics({f"gate_{k}": float(v) for k, v in gate.numbers.items()
+                                if isinstance(v, float)})
             mlflow.log_dict(versions, "input_data_versions.json")
             info = model_store.log_outcome_model(final, split.validation, registered_model_name=name)
         version = str(info.registered_model_version)
         for key, value in {
-            "gate_season": holdout, "gate_rows_sha256": rows_hash,
-            "gate_rps": repr(overall["model"]["rps"]), "trained_through": holdout,
+            "gate_seasons": ",".join(gate_seasons), "gate_rows_sha256": rows_hash,
+            "gate_rps": repr(challenger_rps), "trained_through": holdout,
             "gate_passed": str(gate.passed), "dagster_run_id": context.run_id,
         }.items():
             client.set_model_version_tag(name, version, key, value)
@@ -334,12 +354,13 @@ def champion_model(
             client.set_registered_model_alias(name, "champion", version)
         results.append((variant, name, version, gate))
         gate_rows[variant] = {"version": version, "passed": gate.passed, "reasons": gate.reasons,
-                              **gate.numbers}
+                              "gate_seasons": gate_seasons, "rows": len(pooled), **gate.numbers}
     passed = all(g.passed for *_, g in results)
     return dg.MaterializeResult(
         metadata={
             "registered": dg.MetadataValue.json({v: f"{n} v{ver}" for v, n, ver, _ in results}),
-            "holdout_season": holdout,
+            "trained_through": holdout,
+            "gate_seasons": dg.MetadataValue.json(gate_seasons),
             "mlflow_experiment_id": experiment_id,
         },
         check_results=[dg.AssetCheckResult(
@@ -353,9 +374,14 @@ def champion_model(
     )
 
 
-def _champion_rps(client, name: str, holdout: str, rows_hash: str, test: pd.DataFrame,
+def _champion_rps(client, name: str, gate_seasons: list[str], rows_hash: str, backtests: list,
                   y: np.ndarray) -> float | None:
-    """The current champion's RPS on the same holdout rows, or None if there is no champion."""
+    """The current champion's RPS on the same gate rows, or None if there is no champion.
+
+    Same rows as its own gate: its recorded out-of-sample RPS. Otherwise the champion is scored on
+    the rows it has not been trained on (seasons after its ``trained_through``); a champion that
+    has seen every gate row is compared through its recorded figure.
+    """
     import mlflow
 
     from soccer_assets import model_store
@@ -366,11 +392,12 @@ def _champion_rps(client, name: str, holdout: str, rows_hash: str, test: pd.Data
     except mlflow.exceptions.MlflowException:
         return None
     tags = current.tags
-    if tags.get("gate_season") == holdout and tags.get("gate_rows_sha256") == rows_hash:
+    if tags.get("gate_rows_sha256") == rows_hash:
         return float(tags["gate_rps"])
-    trained_through = tags.get("trained_through")
-    if trained_through and season_start_year(trained_through) < season_start_year(holdout):
+    through = tags.get("trained_through")
+    unseen = [bt for s, bt in zip(gate_seasons, backtests, strict=True)
+              if through and season_start_year(s) > season_start_year(through)]
+    if len(unseen) == len(backtests):
         model = model_store.load_outcome_model(f"models:/{name}@champion")
-        return M.rps(predict_proba(model, test), y)
-    # A champion that has already seen these rows cannot be compared fairly: use its own record.
+        return M.rps(np.vstack([predict_proba(model, bt.split.test) for bt in backtests]), y)
     return float(tags["gate_rps"]) if "gate_rps" in tags else None
