@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FORECASTERS = ["model", "climatology", "elo", "pinnacle_open", "average_open", "pinnacle_close", "average_close"]
+FORECASTERS = [
+    "model", "climatology", "elo", "pinnacle_open", "average_open", "pinnacle_close", "average_close",
+]
 METRICS = ["n", "rps", "log_loss", "brier", "accuracy", "ece"]
 
 

@@ -45,5 +45,6 @@ def test_reruns_are_identical_and_docs_are_current(reports, shared_data):
     again = results.evaluate(str(shared_data), "2023-24", "market")
     assert again["overall"] == r["market"]["overall"]
     assert (ROOT / "docs" / "results.md").read_text() == results.render(r, "2023-24"), (
-        "docs/results.md is stale: run `uv run python scripts/results.py ../shared/data/football-data 2023-24`"
+        "docs/results.md is stale: run "
+        "`uv run python scripts/results.py ../shared/data/football-data 2023-24`"
     )
