@@ -93,13 +93,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soccer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_pipeline(sub)
-    ev = sub.add_parser("evaluate", help="walk-forward evaluation of a test season", add_help=False)
-    ev.set_defaults(func=None)
+    for name, text in (
+        ("evaluate", "walk-forward evaluation of a test season (soccer evaluate --help)"),
+        ("serve", "run the prediction API under uvicorn (soccer serve --help)"),
+        ("worker", "run the Dramatiq worker for prediction jobs (soccer worker --help)"),
+    ):
+        sub.add_parser(name, help=text, add_help=False).set_defaults(func=None)
     args, rest = parser.parse_known_args(argv)
     if args.command == "evaluate":
         from soccer_assets.evaluate_cli import main as evaluate_main
 
         return evaluate_main(rest)
+    if args.command in ("serve", "worker"):
+        # The serving package never imports Dagster; nor does this path.
+        from soccer_serving import cli as serving_cli
+
+        return int(getattr(serving_cli, args.command)(rest) or 0)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return int(args.func(args))

@@ -38,6 +38,13 @@ _META_KEYS = (
 )
 
 
+def feature_params_tags() -> dict[str, str]:
+    """Run tag with the FeatureParams the features were built with; serving refuses a mismatch."""
+    from soccer_assets.features.params import FeatureParams
+
+    return {"feature_params_json": json.dumps(FeatureParams().as_dict(), sort_keys=True, default=str)}
+
+
 def save_trained(model: TrainedModel, directory: Path) -> dict[str, str]:
     directory.mkdir(parents=True, exist_ok=True)
     booster_path = directory / "booster.ubj"

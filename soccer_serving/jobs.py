@@ -15,6 +15,8 @@ team state) are item results with an error, not job failures.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 from pydantic import ValidationError
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from sqlalchemy import Engine
 
 from soccer_assets.warehouse import serving as wh
 from soccer_assets.warehouse.store import Warehouse
@@ -46,6 +49,7 @@ from soccer_serving.settings import ServingSettings
 logger = logging.getLogger(__name__)
 
 ACTOR_NAME = "soccer_prediction_job"
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 BROKER_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, dramatiq.errors.ConnectionError, OSError)
 
 
@@ -124,7 +128,7 @@ class JobRunner:
         self._lock = threading.Lock()
 
     @property
-    def engine(self):  # noqa: ANN201 - sqlalchemy Engine
+    def engine(self) -> Engine:
         return self.warehouse.engine
 
     # -- models --------------------------------------------------------------------------
@@ -156,7 +160,7 @@ class JobRunner:
     # -- one attempt ---------------------------------------------------------------------
     def run(self, job_id: str) -> str:
         """Process a job to the end; returns its final status. Raises to ask for a retry."""
-        job = wh.start_job_attempt(self.engine, job_id)
+        job = wh.start_job_attempt(self.engine, job_id, worker=WORKER_ID)
         if job is None:
             raise JobNotFound(f"job {job_id} does not exist")
         if job["status"] in wh.FINISHED_STATUSES:
@@ -220,9 +224,15 @@ def result_row(index: int, q: MatchQuery, res: Prediction | PredictionError) -> 
         "item_index": index,
         "ok": False,
         "league": q.league,
-        "home_team": q.home_team,
-        "away_team": q.away_team,
+        "home_team": q.home_team[:80],
+        "away_team": q.away_team[:80],
         "kickoff": q.kickoff,
+        "p_home": None,
+        "p_draw": None,
+        "p_away": None,
+        "model_name": None,
+        "model_version": None,
+        "team_state_as_of": None,
         "error_code": res.code,
         "error": res.message,
     }

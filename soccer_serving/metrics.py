@@ -8,6 +8,7 @@ scrape time by :class:`ServingCollector`, so they are right whichever process ch
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
@@ -74,13 +75,29 @@ class ApiMetrics:
 class ServingCollector(Collector):
     """Scrape-time metrics from the model manager and the warehouse."""
 
-    def __init__(self, manager: ModelManager, engine_fn: Callable[[], Engine | None]):
+    def __init__(self, manager: ModelManager, engine_fn: Callable[[], Engine | None],
+                 log_writer_fn: Callable[[], Any] | None = None):
         self.manager = manager
         self.engine_fn = engine_fn
+        self.log_writer_fn = log_writer_fn
 
     def collect(self) -> Iterator[Any]:
         yield from self._models()
+        yield from self._log_writer()
         yield from self._warehouse()
+
+    def _log_writer(self) -> Iterator[Any]:
+        writer = self.log_writer_fn() if self.log_writer_fn else None
+        if writer is None:
+            return
+        pending = GaugeMetricFamily("soccer_prediction_log_pending",
+                                    "Prediction log rows queued, not yet written (background mode).")
+        pending.add_metric([], float(writer.pending()))
+        failures = CounterMetricFamily("soccer_prediction_log_flush_failures",
+                                       "Failed batch writes of the prediction log (retried).")
+        failures.add_metric([], float(writer.flush_failures))
+        yield pending
+        yield failures
 
     def _models(self) -> Iterator[Any]:
         info = GaugeMetricFamily(
@@ -110,10 +127,8 @@ class ServingCollector(Collector):
             loaded.add_metric([variant], 1.0 if m else 0.0)
             if m is not None:
                 info.add_metric([variant, m.name, m.version], 1.0)
-                try:
+                with contextlib.suppress(ValueError):
                     version.add_metric([variant, m.name], float(m.version))
-                except ValueError:
-                    pass
             failures.add_metric([variant], float(st.load_failures))
             registry_up.add_metric([variant], 0.0 if st.registry_error else 1.0)
             moved = st.registry_version is not None and (m is None or m.version != st.registry_version)

@@ -78,7 +78,9 @@ class ServingMiddleware:
             path = getattr(route, "path", None) or "unmatched"
             self.metrics.observe_request(method, path, status[0], time.perf_counter() - start)
 
-    async def _read_body(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> bytes | tuple[int, str]:
+    async def _read_body(
+        self, scope: Scope, receive: Receive, headers: dict[str, str]
+    ) -> bytes | tuple[int, str]:
         limit = self.max_body_bytes
         declared = headers.get("content-length")
         if declared is not None:

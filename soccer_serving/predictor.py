@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Engine
 
 from soccer_assets.features.state import (
-    ALL_FEATURES,
     TeamKey,
     TeamState,
     match_feature_vector,
@@ -246,7 +244,7 @@ class Predictor:
             return resolve_team(name, league.teams)
         except UnknownTeamError as in_league:
             try:
-                return resolve_team(name, self.store.known_teams(), n=0)
+                return resolve_team(name, self.store.known_teams(), n=1)
             except UnknownTeamError:
                 suggestions = in_league.suggestions
                 raise UnknownTeam(
@@ -309,8 +307,7 @@ class Predictor:
             groups.setdefault(p.variant, []).append((i, p))
         for variant, items in groups.items():
             model = models[variant]
-            X = pd.DataFrame([p.features for _, p in items], columns=ALL_FEATURES)
-            proba = model.predict(X)
+            proba = model.predict_rows([p.features for _, p in items])
             for (i, p), row in zip(items, proba, strict=True):
                 ph, pd_, pa = (float(x) for x in row)
                 if not all(math.isfinite(x) for x in (ph, pd_, pa)):

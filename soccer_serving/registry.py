@@ -1,16 +1,22 @@
 """Champion models from the MLflow registry: load, check, hot-swap.
 
 Model contract (what the training pipeline registers): registered models ``soccer-outcome-ratings``
-and ``soccer-outcome-market``, promoted with the alias ``champion``; each version is an
-``mlflow.xgboost`` model of an ``xgboost.Booster`` (``multi:softprob``, classes H, D, A) whose
-signature's input columns, in order, are its feature columns; its run carries the tag
-``feature_params_json`` (and ``feature.*`` params) of the ``FeatureParams`` used to build features.
+and ``soccer-outcome-market``, promoted with the alias ``champion``. Two packagings are served:
 
-Probabilities are ``booster.predict(xgb.DMatrix(X[feature_columns]))``.
+* ``mlflow.xgboost`` of an ``xgboost.Booster`` (``multi:softprob``, classes H, D, A) whose
+  signature's input columns, in order, are its feature columns; probabilities are
+  ``booster.predict(xgb.DMatrix(X[feature_columns]))``;
+* the pipeline's pyfunc package (``soccer_assets.model_store``: ``booster.ubj`` +
+  ``model_meta.json``), read without unpickling its class; probabilities are
+  ``soccer_assets.modeling.train.predict_proba`` (best iteration, base margin, temperature).
+
+The run should carry the tag ``feature_params_json`` (or ``feature.*`` params) of the
+``FeatureParams`` used to build the training features. A version whose parameters differ from the
+ones this server computes features with is refused; one that records none is served with the
+defaults assumed, which ``/ready`` and ``/v1/model`` report.
 
 MLflow is imported lazily (it takes seconds), so the API answers ``/healthcheck`` at once and
-``/ready`` says when the models are in. A version whose feature parameters differ from the ones
-this server computes features with is refused (served features would not match training).
+``/ready`` says when the models are in.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,7 +71,13 @@ class ModelUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """One registered model version, loaded and checked. Immutable: swapped as a whole."""
+    """One registered model version, loaded and checked. Immutable: swapped as a whole.
+
+    ``format`` is ``"xgboost"`` (the contract: an ``mlflow.xgboost`` Booster, probabilities
+    ``booster.predict(DMatrix(X))``) or ``"outcome_pyfunc"`` (the pipeline's
+    ``soccer_assets.model_store`` package: booster + ``model_meta.json``, probabilities
+    ``modeling.train.predict_proba``, which applies best iteration, base margin and temperature).
+    """
 
     variant: str
     name: str
@@ -74,11 +87,34 @@ class LoadedModel:
     booster: xgb.Booster = field(repr=False)
     features: tuple[str, ...]
     loaded_at: dt.datetime
+    format: str = "xgboost"
+    trained: Any = field(default=None, repr=False)  # modeling.train.TrainedModel (outcome_pyfunc)
+    feature_params_note: str | None = None
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """(n, 3) probabilities of H, D, A."""
-        proba = self.booster.predict(xgb.DMatrix(X[list(self.features)]))
+        """(n, 3) probabilities of H, D, A for a feature frame."""
+        if self.trained is not None:
+            return self._predict_trained(X)
+        return self.predict_array(X[list(self.features)].to_numpy(dtype=np.float64))
+
+    def predict_rows(self, rows: list[Mapping[str, float]]) -> np.ndarray:
+        """Same as ``predict`` for feature dicts, without building a DataFrame (hot path)."""
+        if self.trained is not None:
+            return self._predict_trained(pd.DataFrame(list(rows)))
+        arr = np.array([[r[c] for c in self.features] for r in rows], dtype=np.float64)
+        return self.predict_array(arr.reshape(len(rows), len(self.features)))
+
+    def predict_array(self, arr: np.ndarray) -> np.ndarray:
+        # float64 -> float32 inside XGBoost exactly as for a DataFrame, so results are identical.
+        names = list(self.features) if self.booster.feature_names else None
+        dm = xgb.DMatrix(arr, feature_names=names, missing=np.nan, nthread=1)
+        proba = self.booster.predict(dm)
         return np.asarray(proba, dtype=np.float64).reshape(-1, len(OUTCOMES))
+
+    def _predict_trained(self, X: pd.DataFrame) -> np.ndarray:
+        from soccer_assets.modeling.train import predict_proba
+
+        return np.asarray(predict_proba(self.trained, X), dtype=np.float64).reshape(-1, len(OUTCOMES))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -87,8 +123,10 @@ class LoadedModel:
             "version": self.version,
             "alias": self.alias,
             "run_id": self.run_id,
+            "format": self.format,
             "n_features": len(self.features),
             "loaded_at": self.loaded_at.isoformat(),
+            "feature_params": self.feature_params_note or "match the serving parameters",
         }
 
 
@@ -130,6 +168,16 @@ class RegistryClient:
                 self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             return self._client
 
+    def warm(self) -> None:
+        """Import MLflow ahead of the first job/poll (it takes seconds); never raises."""
+        try:
+            import mlflow.artifacts
+            import mlflow.xgboost  # noqa: F401
+
+            self.client()
+        except Exception as exc:  # pragma: no cover - best effort
+            logger.warning("MLflow warm-up failed: %s", exc)
+
     def alias_version(self, name: str, alias: str) -> str | None:
         """Version the alias points to; None when the model or alias does not exist."""
         from mlflow.exceptions import MlflowException
@@ -146,30 +194,42 @@ class RegistryClient:
     def load(self, variant: str, name: str, version: str, alias: str | None) -> LoadedModel:
         """Download, load and check one version. Raises ``ValueError`` for a refused version."""
         import mlflow.artifacts
-        import mlflow.xgboost
         from mlflow.models import Model
 
         client = self.client()
         mv = client.get_model_version(name, version)
         run_id = mv.run_id
-        if run_id:
-            check_feature_params(client.get_run(run_id).data)
-        else:
-            raise ValueError(f"{name} v{version} has no run: its feature parameters are unknown")
+        note = check_feature_params(client.get_run(run_id).data) if run_id else (
+            "unknown (the version has no run); assumed the serving defaults"
+        )
         tmp = tempfile.mkdtemp(prefix="soccer-model-")
         try:
+            # The version's artifact location (not ``models:/``, which MLflow resolves against the
+            # process-global registry URI).
+            source = client.get_model_version_download_uri(name, version)
             local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{name}/{version}",
+                artifact_uri=source,
                 dst_path=tmp,
                 tracking_uri=self.settings.mlflow_tracking_uri,
             )
             meta = Model.load(local)
-            booster = mlflow.xgboost.load_model(local)
+            if "xgboost" in meta.flavors:
+                import mlflow.xgboost
+
+                booster = mlflow.xgboost.load_model(local)
+                if not isinstance(booster, xgb.Booster):
+                    raise ValueError(f"{name} v{version} is a {type(booster).__name__}, "
+                                     "not an xgboost.Booster")
+                features = signature_features(meta.signature, variant)
+                trained, fmt = None, "xgboost"
+            else:
+                trained = _load_outcome_pyfunc(Path(local), meta)
+                booster = trained.booster
+                features = tuple(trained.features)
+                _check_features(features, variant)
+                fmt = "outcome_pyfunc"
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        if not isinstance(booster, xgb.Booster):
-            raise ValueError(f"{name} v{version} is a {type(booster).__name__}, not an xgboost.Booster")
-        features = signature_features(meta.signature, variant)
         booster.set_param({"nthread": 1})
         return LoadedModel(
             variant=variant,
@@ -180,11 +240,51 @@ class RegistryClient:
             booster=booster,
             features=features,
             loaded_at=dt.datetime.now(dt.UTC),
+            format=fmt,
+            trained=trained,
+            feature_params_note=note,
         )
 
 
-def check_feature_params(run_data: Any) -> None:
-    """Raise ``ValueError`` unless the run's feature parameters equal the serving ones."""
+def _load_outcome_pyfunc(local: Path, meta: Any) -> Any:
+    """The pipeline's pyfunc package (``soccer_assets.model_store``) without unpickling its class:
+    read ``booster.ubj`` and ``model_meta.json`` into a ``modeling.train.TrainedModel``."""
+    from soccer_assets.modeling.train import TrainedModel
+
+    conf = meta.flavors.get("python_function", {})
+    paths: dict[str, Path] = {}
+    for key, entry in (conf.get("artifacts") or {}).items():
+        rel = entry.get("path") if isinstance(entry, dict) else entry
+        if rel:
+            paths[key] = local / rel
+    booster_path = paths.get("booster") or next(iter(local.rglob("booster.ubj")), None)
+    meta_path = paths.get("meta") or next(iter(local.rglob("model_meta.json")), None)
+    if booster_path is None or meta_path is None or not booster_path.exists() or not meta_path.exists():
+        raise ValueError("unsupported model format: neither an mlflow.xgboost model nor the "
+                         "outcome pyfunc package (booster.ubj + model_meta.json)")
+    info = json.loads(meta_path.read_text())
+    booster = xgb.Booster()
+    booster.load_model(str(booster_path))
+    fields = ("variant", "features", "best_iteration", "params", "seed", "validation_metrics",
+              "base_margin_columns", "prior", "temperature")
+    missing = [f for f in ("features", "best_iteration") if f not in info]
+    if missing:
+        raise ValueError(f"model_meta.json lacks {missing}")
+    kwargs = {f: info[f] for f in fields if f in info}
+    kwargs.setdefault("variant", "ratings")
+    kwargs.setdefault("params", {})
+    kwargs.setdefault("seed", 0)
+    kwargs.setdefault("validation_metrics", {})
+    return TrainedModel(booster=booster, **kwargs)
+
+
+def check_feature_params(run_data: Any) -> str | None:
+    """Compare the run's feature parameters with the serving ones.
+
+    Raises ``ValueError`` when they differ (the model would see other features than it was trained
+    on). Returns ``None`` when they match, or a note when the run records none (then the serving
+    defaults are assumed and ``/ready`` and ``/v1/model`` say so).
+    """
     expected = feature_params_json(serving_feature_params())
     tags: Mapping[str, str] = getattr(run_data, "tags", {}) or {}
     params: Mapping[str, str] = getattr(run_data, "params", {}) or {}
@@ -197,27 +297,32 @@ def check_feature_params(run_data: Any) -> None:
                 "model was trained on features built with other FeatureParams "
                 f"(differs in {diff}); this server only computes the default parameters"
             )
-        return
+        return None
     logged = {k[len("feature."):]: v for k, v in params.items() if k.startswith("feature.")}
     if not logged:
-        raise ValueError("the model's run records no feature parameters (tag feature_params_json)")
+        return "not recorded by the training run (no feature_params_json tag); assumed the serving defaults"
     want = {k: str(v) for k, v in serving_feature_params().as_dict().items()}
     diff = sorted(k for k in set(want) | set(logged) if want.get(k) != logged.get(k))
     if diff:
         raise ValueError(f"model was trained with other feature parameters (differs in {diff})")
+    return None
 
 
 def signature_features(signature: Any, variant: str) -> tuple[str, ...]:
     """Feature columns from the model signature, checked against the feature library."""
     if signature is None or signature.inputs is None:
         raise ValueError("model has no input signature: feature columns unknown")
-    names = [str(n) for n in signature.inputs.input_names()]
+    names = tuple(str(n) for n in signature.inputs.input_names())
+    _check_features(names, variant)
+    return names
+
+
+def _check_features(names: tuple[str, ...], variant: str) -> None:
     unknown = [n for n in names if n not in ALL_FEATURES]
     if unknown:
-        raise ValueError(f"signature has columns this server cannot compute: {unknown[:5]}")
+        raise ValueError(f"the model uses columns this server cannot compute: {unknown[:5]}")
     if variant == "ratings" and any(n not in RATING_FEATURES for n in names):
-        raise ValueError("the ratings model's signature uses market features")
-    return tuple(names)
+        raise ValueError("the ratings model uses market features")
 
 
 class ModelManager:
@@ -255,7 +360,6 @@ class ModelManager:
             alias = self.settings.model_alias
             for variant in VARIANTS:
                 st = self.status[variant]
-                st.last_check = dt.datetime.now(dt.UTC)
                 try:
                     version = self.registry.alias_version(names[variant], alias)
                     st.registry_error = None
@@ -264,6 +368,8 @@ class ModelManager:
                     logger.warning("registry lookup of %s@%s failed: %s", names[variant], alias,
                                    st.registry_error)
                     continue
+                finally:
+                    st.last_check = dt.datetime.now(dt.UTC)
                 st.registry_version = version
                 current = self._models.get(variant)
                 if version is None or (current is not None and current.version == version):

@@ -210,6 +210,7 @@ class JobStatus(BaseModel):
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: JobProgress
     attempts: int
+    worker: str | None = Field(default=None, description="host:pid of the worker of the latest attempt")
     error: str | None = None
     models: dict[str, Any] | None = None
     created_at: dt.datetime

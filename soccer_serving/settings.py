@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -80,6 +81,9 @@ class ServingSettings(BaseSettings):
     # When keys are configured, also require one for the predict routes (jobs/admin always).
     protect_predict: bool = False
     batch_max_items: int = Field(default=100, gt=0)
+    # "sync": a prediction is logged before it is answered; "background": batched by a thread
+    # (lower latency; rows still queued are lost if the process is killed).
+    prediction_log_mode: Literal["sync", "background"] = "sync"
     max_body_bytes: int = Field(default=1_048_576, gt=0)
 
     def api_key_list(self) -> list[str]:

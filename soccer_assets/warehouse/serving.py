@@ -95,13 +95,15 @@ prediction_jobs = Table(
     # What was submitted: {"matches": [...]} or {"league": "E0", "upcoming": true}.
     Column("request", JSON, nullable=False),
     # The matches to predict (the submitted list, or the fixtures found for an upcoming job).
-    Column("items", JSON),
+    Column("items", JSON(none_as_null=True)),
     Column("n_items", Integer),
     Column("n_done", Integer, nullable=False, default=0),
     Column("n_item_errors", Integer, nullable=False, default=0),
     # Model versions pinned at the job's first run: {"ratings": {"name":..., "version":...}, ...}.
-    Column("models", JSON),
+    Column("models", JSON(none_as_null=True)),
     Column("attempts", Integer, nullable=False, default=0),
+    # The worker ("host:pid") that started the latest attempt.
+    Column("worker", String(120)),
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("started_at", DateTime(timezone=True)),
@@ -238,7 +240,7 @@ def count_jobs(engine: Engine, job_id: str | None = None) -> int:
         return int(conn.execute(q).scalar_one())
 
 
-def start_job_attempt(engine: Engine, job_id: str) -> dict[str, Any] | None:
+def start_job_attempt(engine: Engine, job_id: str, worker: str | None = None) -> dict[str, Any] | None:
     """Mark a job running and count the attempt; None if it does not exist.
 
     A finished job is returned unchanged (a redelivered message for it is a no-op).
@@ -254,6 +256,7 @@ def start_job_attempt(engine: Engine, job_id: str) -> dict[str, Any] | None:
             .values(
                 status=JOB_RUNNING,
                 attempts=prediction_jobs.c.attempts + 1,
+                worker=worker,
                 started_at=func.coalesce(prediction_jobs.c.started_at, now),
                 updated_at=now,
             )
@@ -266,7 +269,7 @@ def set_job_items(engine: Engine, job_id: str, items: list[dict[str, Any]]) -> N
     with engine.begin() as conn:
         conn.execute(
             update(prediction_jobs)
-            .where(prediction_jobs.c.id == job_id, prediction_jobs.c.items.is_(None))
+            .where(prediction_jobs.c.id == job_id, prediction_jobs.c["items"].is_(None))
             .values(items=items, n_items=len(items), updated_at=_now())
         )
 

@@ -1,0 +1,237 @@
+"""Helpers of the serving tests: real services as subprocesses, real data, real models.
+
+Nothing here fakes a component: the MLflow tracking server, the API (uvicorn) and the Dramatiq
+worker run as subprocesses on loopback; the models are XGBoost boosters trained on the shared
+football-data files and registered the way the training pipeline does (see the model contract in
+``soccer_serving.registry``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+from soccer_assets.features.params import FeatureParams
+from soccer_assets.features.state import build_team_states
+from soccer_assets.modeling.metrics import outcome_index
+from soccer_assets.partitions import code_to_season
+from soccer_assets.sources.parser import parse_season_csv
+from soccer_assets.warehouse.store import Warehouse
+from soccer_serving.registry import feature_params_hash
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Quiet, fast model logging: no uv export / lock-file capture for every logged test model.
+MLFLOW_TEST_ENV = {
+    "MLFLOW_UV_AUTO_DETECT": "false",
+    "MLFLOW_LOG_UV_FILES": "false",
+    "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
+    "TQDM_DISABLE": "1",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """A subprocess in its own session (so a kill reaches its children), output to a log file."""
+
+    def __init__(self, name: str, args: Sequence[str], log_dir: Path, env: Mapping[str, str] | None = None):
+        self.name = name
+        self.log_path = log_dir / f"{name}-{int(time.time() * 1000)}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        full_env = {**os.environ, **(env or {})}
+        self.proc = subprocess.Popen(
+            list(args), stdout=self._log, stderr=subprocess.STDOUT, env=full_env, cwd=REPO,
+            start_new_session=True,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-n:])
+
+    def wait_http(self, url: str, timeout: float, ok: Sequence[int] = (200,)) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.log_tail()}")
+            try:
+                r = httpx.get(url, timeout=2.0)
+                if r.status_code in ok:
+                    return
+                last = f"HTTP {r.status_code}"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not up at {url} after {timeout}s ({last}):\n{self.log_tail()}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (uvicorn/mlflow spawn children)."""
+        if self.alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.alive():
+            self.kill(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill(signal.SIGKILL)
+                self.proc.wait(5)
+        else:
+            # Children of a killed leader may linger in the group.
+            self.kill(signal.SIGKILL)
+        self._log.close()
+
+
+def start_mlflow_server(workdir: Path, port: int | None = None) -> tuple[Service, str]:
+    """A real MLflow tracking server (SQLite backend, proxied artifacts) on loopback, up."""
+    svc, uri = launch_mlflow_server(workdir, port)
+    try:
+        svc.wait_http(f"{uri}/health", timeout=300)
+    except Exception:
+        svc.stop()
+        raise
+    return svc, uri
+
+
+def launch_mlflow_server(workdir: Path, port: int | None = None) -> tuple[Service, str]:
+    """Start ``mlflow server`` (SQLite backend, proxied artifacts) without waiting for it."""
+    port = port or free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
+        "--default-artifact-root", "mlflow-artifacts:/",
+        "--artifacts-destination", str(workdir / "artifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]
+    env = {**MLFLOW_TEST_ENV, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    return Service("mlflow", args, workdir, env), f"http://127.0.0.1:{port}"
+
+
+# ----------------------------------------------------------------------------------- data
+
+
+def data_root() -> Path:
+    env = os.environ.get("SOCCER_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data" / "football-data"
+
+
+def load_league(league: str, root: Path | None = None) -> pd.DataFrame:
+    """Every season of ``league`` in the shared snapshot, parsed by the project's parser."""
+    base = (root or data_root()) / "mmz4281"
+    frames = []
+    for code_dir in sorted(base.iterdir()):
+        f = code_dir / f"{league}.csv"
+        if f.is_file():
+            frames.append(parse_season_csv(f.read_bytes(), league, code_to_season(code_dir.name)).matches)
+    return pd.concat(frames, ignore_index=True).sort_values("kickoff", kind="stable").reset_index(drop=True)
+
+
+def write_team_state(wh: Warehouse, league: str, matches: pd.DataFrame, as_of: Any,
+                     params: FeatureParams | None = None) -> int:
+    """``build_team_states(matches, as_of)`` of one league into ``team_state`` (like the pipeline)."""
+    p = params or FeatureParams()
+    states = build_team_states(matches, as_of=as_of, params=p)
+    rows = [
+        {"team": st.team, "season": st.season, "state": st.to_record(), "last_match_date": st.last_date}
+        for (lg, _t), st in sorted(states.items())
+        if lg == league
+    ]
+    return wh.replace_team_state(league, rows, as_of=pd.Timestamp(as_of).date(),
+                                 feature_params_hash=feature_params_hash(p))
+
+
+# --------------------------------------------------------------------------------- models
+
+
+def labels(df: pd.DataFrame) -> np.ndarray:
+    return outcome_index(df["ftr"].astype(str))
+
+
+def small_booster(X: pd.DataFrame, y: np.ndarray, rounds: int = 30, seed: int = 0,
+                  depth: int = 2) -> xgb.Booster:
+    """A small real ``multi:softprob`` booster (classes H, D, A) on the given feature columns."""
+    params = {"objective": "multi:softprob", "num_class": 3, "max_depth": depth, "eta": 0.1,
+              "seed": seed, "nthread": 2, "verbosity": 0, "tree_method": "hist"}
+    return xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=rounds)
+
+
+def register_model(tracking_uri: str, name: str, booster: xgb.Booster, X: pd.DataFrame,
+                   *, alias: str | None = "champion", params: FeatureParams | None = None) -> str:
+    """Log and register a version exactly as the training pipeline does; returns the version."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.models import infer_signature
+
+    for k, v in MLFLOW_TEST_ENV.items():
+        os.environ.setdefault(k, v)
+    p = params or FeatureParams()
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    proba = booster.predict(xgb.DMatrix(X))
+    with mlflow.start_run():
+        mlflow.log_params({f"feature.{k}": v for k, v in p.as_dict().items()})
+        mlflow.set_tag("feature_params_json", json.dumps(p.as_dict()))
+        # pip_requirements only skips MLflow's requirement inference (a ~15 s subprocess per
+        # model); the logged model, signature and input example are the pipeline's.
+        info = mlflow.xgboost.log_model(
+            booster, name="model", signature=infer_signature(X, proba), input_example=X.head(3),
+            registered_model_name=name, pip_requirements=[f"xgboost=={xgb.__version__}"],
+        )
+    version = str(info.registered_model_version)
+    if alias:
+        MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri).set_registered_model_alias(
+            name, alias, version
+        )
+    return version
+
+
+def register_pipeline_model(tracking_uri: str, name: str, trained: Any, example: pd.DataFrame,
+                            alias: str | None = "champion") -> str:
+    """Register a ``TrainedModel`` the way the Dagster pipeline does (``soccer_assets.model_store``:
+    pyfunc package of booster + model_meta.json); returns the version."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from soccer_assets.model_store import log_outcome_model
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    with mlflow.start_run():
+        info = log_outcome_model(trained, example, registered_model_name=name)
+    version = str(info.registered_model_version)
+    if alias:
+        MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri).set_registered_model_alias(
+            name, alias, version
+        )
+    return version
