@@ -13,8 +13,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def shared_data_dir() -> Path:
-    env = os.environ.get("SOCCER_SHARED_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data" / "football-data"
+    from tests.support.mirror import shared_football_data
+
+    path = shared_football_data()
     if not (path / "mmz4281").is_dir():
         pytest.skip(f"shared football-data files not found at {path}")
     return path
