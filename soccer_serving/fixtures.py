@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import httpx
 
 from soccer_assets.teams import canonical_team
 from soccer_serving.settings import ServingSettings
@@ -76,12 +81,24 @@ def parse_fixtures(data: bytes, league: str) -> list[dict[str, Any]]:
     return items
 
 
+def read_fixtures_file(base_url: str, timeout: float = 20.0) -> bytes:
+    """The bytes of ``<base_url>/fixtures.csv`` (``http(s)://`` or a ``file://`` snapshot).
+
+    One timed attempt: a failure raises, and the job system's bounded retries (with backoff)
+    re-run the whole attempt, so no retry loop is needed here.
+    """
+    url = f"{base_url.rstrip('/')}/fixtures.csv"
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return Path(url2pathname(unquote(parts.path))).read_bytes()
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"fixtures URL must be http(s):// or file://, got {base_url!r}")
+    response = httpx.get(url, timeout=timeout, follow_redirects=True,
+                         headers={"User-Agent": "soccer-predict-serving (fixtures)"})
+    response.raise_for_status()
+    return response.content
+
+
 def fetch_upcoming(settings: ServingSettings, league: str) -> list[dict[str, Any]]:
     """Fetch ``fixtures.csv`` from ``SOCCER_FIXTURES_URL`` and keep the league's fixtures."""
-    from soccer_assets.sources.client import FootballDataClient
-
-    local = settings.fixtures_url.startswith(("file:", "http://127.", "http://localhost"))
-    with FootballDataClient(settings.fixtures_url, min_interval=0.0 if local else 1.0,
-                            max_retries=2) as client:
-        result = client.fetch_fixtures()
-    return parse_fixtures(result.content, league)
+    return parse_fixtures(read_fixtures_file(settings.fixtures_url), league)
