@@ -57,6 +57,12 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
         "'none' to skip)",
     )
     p.add_argument("--no-champion", action="store_true", help="skip training/registering the champion")
+    p.add_argument(
+        "--per-partition",
+        action="store_true",
+        help="one Dagster run per league-season instead of one run per contiguous range (slower; "
+        "what Dagster's default backfill does)",
+    )
     p.add_argument("--data-dir", default=None, help="default $SOCCER_DATA_DIR or ./data")
     p.add_argument("--warehouse-url", default=None, help="default $SOCCER_WAREHOUSE_URL or SQLite")
     p.set_defaults(func=cmd_pipeline)
@@ -83,16 +89,72 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     if test_seasons == ["none"]:
         test_seasons = []
     started = time.perf_counter()
-    summary = run_pipeline(keys, test_seasons=test_seasons, champion=not args.no_champion)
+    summary = run_pipeline(
+        keys, test_seasons=test_seasons, champion=not args.no_champion, bulk=not args.per_partition
+    )
     print(summary.render())
     print(f"\n{len(keys)} partitions in {time.perf_counter() - started:.1f} s")
     return 0 if summary.ok else 1
+
+
+def _add_snapshot(sub: argparse._SubParsersAction) -> None:
+    """``soccer snapshot fetch|hash|build``: the DVC-pinned raw data (docs/dvc.md)."""
+    p = sub.add_parser("snapshot", help="pinned raw-data snapshots for DVC: fetch, hash, build from one")
+    actions = p.add_subparsers(dest="action", required=True)
+    f = actions.add_parser("fetch", help="copy the season files from a source into a snapshot directory")
+    f.add_argument("--source", default=None,
+                   help="base URL or directory in the site's layout; default $SOCCER_SOURCE_URL or the site")
+    f.add_argument("--out", default="snapshot/football-data")
+    f.add_argument("--leagues", type=_csv, default=list(DEFAULT_LEAGUES))
+    f.add_argument("--first-season", default=FIRST_SEASON)
+    f.add_argument("--last-season", default="2023-24")
+    h = actions.add_parser("hash", help="print the md5 DVC records for a snapshot directory")
+    h.add_argument("directory", nargs="?", default="snapshot/football-data")
+    b = actions.add_parser("build", help="run the pipeline offline on a snapshot; export models and metrics")
+    b.add_argument("--snapshot", default="snapshot/football-data")
+    b.add_argument("--work", default="build/dvc", help="stage-local Dagster home, data dir and MLflow store")
+    b.add_argument("--leagues", type=_csv, required=True)
+    b.add_argument("--first-season", required=True)
+    b.add_argument("--last-season", required=True)
+    b.add_argument("--test-seasons", type=_csv, required=True)
+    b.add_argument("--models", default="models")
+    b.add_argument("--metrics", default="metrics")
+    p.set_defaults(func=cmd_snapshot)
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from soccer_assets import settings, snapshot
+
+    try:
+        if args.action == "hash":
+            print(snapshot.dvc_dir_md5(Path(args.directory)))
+            return 0
+        if args.action == "fetch":
+            source = _source_to_url(args.source) if args.source else settings.source_url()
+            report = snapshot.fetch_snapshot(
+                source, Path(args.out), args.leagues, seasons_between(args.first_season, args.last_season)
+            )
+            for item in report.files:
+                print(f"{item.relpath:<22} {item.rows:>5} matches {item.size:>9} bytes")
+            for relpath in report.not_published:
+                print(f"{relpath:<22} not published by the source (skipped)")
+            print(f"{len(report.files)} files in {args.out}; DVC md5 {report.md5}")
+            return 0
+        test_seasons = [] if args.test_seasons == ["none"] else args.test_seasons
+        return snapshot.build_from_snapshot(
+            Path(args.snapshot), Path(args.work), args.leagues, args.first_season, args.last_season,
+            test_seasons, Path(args.models), Path(args.metrics),
+        )
+    except snapshot.SnapshotError as exc:
+        print(f"soccer snapshot {args.action}: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="soccer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_pipeline(sub)
+    _add_snapshot(sub)
     for name, text in (
         ("evaluate", "walk-forward evaluation of a test season (soccer evaluate --help)"),
         ("serve", "run the prediction API under uvicorn (soccer serve --help)"),

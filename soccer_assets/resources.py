@@ -1,12 +1,14 @@
 """Dagster resources: the only place where the pipeline touches the outside world."""
 
 
+import os
 from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import PrivateAttr
 
 from soccer_assets import settings
+from soccer_assets.io_managers import LakeParquetIOManager
 from soccer_assets.sources.client import FootballDataClient
 from soccer_assets.warehouse.lake import Lake
 from soccer_assets.warehouse.store import Warehouse
@@ -67,6 +69,12 @@ class MlflowResource(dg.ConfigurableResource):
     experiment: str = "soccer-outcome"
     # Where a local store keeps artifacts; a tracking server decides this itself.
     artifact_location: str | None = None
+    # DVC hash of the pinned raw-data snapshot the run reads (set by `soccer snapshot build`).
+    data_snapshot: str = ""
+
+    def run_tags(self) -> dict[str, str]:
+        """Tags every training run carries besides its own: the data snapshot, when there is one."""
+        return {"soccer.data_snapshot": self.data_snapshot} if self.data_snapshot else {}
 
     def client(self) -> "MlflowClient":
         from mlflow import MlflowClient
@@ -92,9 +100,11 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
             base_url=settings.source_url(), min_interval_seconds=settings.source_min_interval()
         ),
         "lake": LakeResource(data_dir=settings.data_dir()),
+        "lake_io": LakeParquetIOManager(data_dir=settings.data_dir()),
         "warehouse": WarehouseResource(url=settings.warehouse_url()),
         "mlflow_store": MlflowResource(
             tracking_uri=settings.mlflow_tracking_uri(),
             artifact_location=settings.mlflow_artifact_location(),
+            data_snapshot=os.environ.get("SOCCER_DATA_SNAPSHOT", ""),
         ),
     }

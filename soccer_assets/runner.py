@@ -1,8 +1,9 @@
 """Runs the pipeline's jobs on the current Dagster instance: the README's main job.
 
 Runs are real Dagster runs recorded in the instance under ``$DAGSTER_HOME``, so the UI shows them
-afterwards. Order: every league-season (ingest + features, seasons in order because ratings carry
-over) → ``team_state`` → the walk-forward backtest of the chosen test seasons → ``champion_model``.
+afterwards. Order: ingest + features for every league-season (one bulk run per block of
+partitions; per-partition runs, seasons in order, only to isolate a failure) → ``team_state`` →
+the walk-forward backtest of the chosen test seasons → ``champion_model``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 import pandas as pd
 
-from soccer_assets.partitions import split_partition_key
+from soccer_assets.partitions import LEAGUE_DIM, SEASON_DIM, split_partition_key
 
 
 @dataclass
@@ -75,12 +76,103 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "run failed"
 
 
-def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, partition: str | None) -> tuple[
-    StepOutcome, dg.ExecuteInProcessResult
-]:
-    result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False)
+def _run(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, partition: str | None,
+    tags: dict[str, str] | None = None,
+) -> tuple[StepOutcome, dg.ExecuteInProcessResult]:
+    result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
+                                    tags=tags)
     error = None if result.success else _failure_message(result)
     return StepOutcome(key, result.success, error=error), result
+
+
+def partition_blocks(keys: list[str], leagues: list[str], seasons: list[str]) -> list[list[str]]:
+    """Cover ``keys`` with blocks that one Dagster run can take: consecutive leagues × consecutive seasons.
+
+    Dagster reads a multi-partition key range ``E0|2021-22 .. SP1|2023-24`` per dimension (leagues
+    E0..SP1 × seasons 2021-22..2023-24, in the definition's order), so a bulk run must cover such a
+    rectangle exactly. Each league's seasons are split into consecutive runs, and neighbouring
+    leagues with the same runs are merged. Each block is returned as its keys, first and last
+    being the range's start and end; blocks come in the order they must run.
+    """
+    league_pos = {x: i for i, x in enumerate(leagues)}
+    season_pos = {x: i for i, x in enumerate(seasons)}
+    runs_by_league: dict[str, list[tuple[int, int]]] = {}
+    for key in sorted(set(keys)):
+        league, season = split_partition_key(key)
+        if league not in league_pos or season not in season_pos:
+            raise ValueError(f"partition {key} is not in the partitions definition")
+        runs_by_league.setdefault(league, []).append((season_pos[season], season_pos[season]))
+    for league, spans in runs_by_league.items():
+        merged: list[tuple[int, int]] = []
+        for a, b in sorted(spans):
+            if merged and a == merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        runs_by_league[league] = merged
+    rects: list[tuple[int, int, tuple[int, int]]] = []  # first league, last league, season span
+    for league in sorted(runs_by_league, key=league_pos.__getitem__):
+        pos = league_pos[league]
+        for span in runs_by_league[league]:
+            match = next((i for i, r in enumerate(rects) if r[1] == pos - 1 and r[2] == span), None)
+            if match is None:
+                rects.append((pos, pos, span))
+            else:
+                rects[match] = (rects[match][0], pos, span)
+    return [
+        [f"{lg}|{se}" for lg in leagues[first : last + 1] for se in seasons[span[0] : span[1] + 1]]
+        # Earlier seasons first: ratings carry over, so a league's blocks must run in season order.
+        for first, last, span in sorted(rects, key=lambda r: (r[2][0], r[0]))
+    ]
+
+
+def _rows_by_partition(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for mat in result.asset_materializations_for_node("matches"):
+        by_partition = mat.metadata.get("rows_by_partition")
+        if by_partition is not None:
+            rows.update({k: int(v) for k, v in by_partition.value.items()})  # type: ignore[union-attr]
+        elif mat.partition is not None and "dagster/row_count" in mat.metadata:
+            rows[mat.partition] = int(mat.metadata["dagster/row_count"].value)  # type: ignore[arg-type]
+    return rows
+
+
+def ingest_partitions(
+    keys: list[str], instance: dg.DagsterInstance, bulk: bool = True
+) -> list[StepOutcome]:
+    """Ingest + features for ``keys``: one Dagster run per block of partitions (see partition_blocks).
+
+    If a bulk run fails, its partitions are re-run one by one (seasons in order, because ratings
+    carry over) so that good partitions are stored and the report names the failing ones.
+    """
+    from soccer_assets.assets.ingestion import PARTITIONS
+    from soccer_assets.definitions import defs
+
+    job = defs.resolve_job_def("league_season_pipeline")
+    leagues = list(PARTITIONS.get_partitions_def_for_dimension(LEAGUE_DIM).get_partition_keys())
+    seasons = list(PARTITIONS.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys())
+    outcomes: list[StepOutcome] = []
+    ranges = partition_blocks(keys, leagues, seasons) if bulk else [[k] for k in keys]
+    retry: list[str] = []
+    for chunk in ranges:
+        if len(chunk) == 1:
+            retry.append(chunk[0])
+            continue
+        tags = {"dagster/asset_partition_range_start": chunk[0],
+                "dagster/asset_partition_range_end": chunk[-1]}
+        outcome, result = _run(job, instance, f"{chunk[0]}..{chunk[-1]}", None, tags=tags)
+        if not outcome.success:
+            retry.extend(chunk)
+            continue
+        rows = _rows_by_partition(result)
+        outcomes += [StepOutcome(k, True, rows=rows.get(k)) for k in chunk]
+    for key in sorted(retry, key=lambda k: split_partition_key(k)[::-1]):
+        outcome, result = _run(job, instance, key, key)
+        if outcome.success:
+            outcome.rows = _rows_by_partition(result).get(key)
+        outcomes.append(outcome)
+    return sorted(outcomes, key=lambda o: split_partition_key(o.key)[::-1])
 
 
 def run_pipeline(
@@ -88,20 +180,14 @@ def run_pipeline(
     test_seasons: list[str] | None = None,
     champion: bool = True,
     instance: dg.DagsterInstance | None = None,
+    bulk: bool = True,
 ) -> PipelineSummary:
     from soccer_assets.definitions import defs
     from soccer_assets.resources import default_resources
 
     instance = instance or dg.DagsterInstance.get()
     summary = PipelineSummary()
-    job = defs.resolve_job_def("league_season_pipeline")
-    for key in sorted(keys, key=lambda k: split_partition_key(k)[::-1]):
-        outcome, result = _run(job, instance, key, key)
-        if outcome.success:
-            for mat in result.asset_materializations_for_node("matches"):
-                value = mat.metadata.get("dagster/row_count")
-                outcome.rows = int(value.value) if value is not None else None
-        summary.partitions.append(outcome)
+    summary.partitions = ingest_partitions(keys, instance, bulk=bulk)
     if not any(o.success for o in summary.partitions):
         return summary
     summary.stages.append(_run(defs.resolve_job_def("refresh_team_state"), instance, "team_state", None)[0])

@@ -8,13 +8,14 @@ import warnings
 import dagster as dg
 import pandas as pd
 
-from soccer_assets.assets.ingestion import PARTITIONS, matches
+from soccer_assets.assets.ingestion import BULK, PARTITIONS, matches, run_partitions
 from soccer_assets.features.build import ALL_FEATURES, RATING_FEATURES, build_match_features
 from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.state import build_team_states
 from soccer_assets.partitions import (
     LEAGUE_DIM,
     SEASON_DIM,
+    partition_key,
     season_start_year,
     split_partition_key,
 )
@@ -44,14 +45,16 @@ def params_hash(params: FeatureParams) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def league_history(lake: Lake, league: str, seasons: list[str], up_to: str) -> tuple[pd.DataFrame, list[str]]:
+def league_history(
+    stored: dict[str, pd.DataFrame], league: str, seasons: list[str], up_to: str
+) -> tuple[pd.DataFrame, list[str]]:
     """All stored matches of ``league`` from its first stored season up to ``up_to``.
 
-    A gap (a missing season between the first stored one and ``up_to``) is an error: ratings would
-    silently skip a season.
+    ``stored`` maps the league's stored seasons to their matches. A gap (a missing season between
+    the first stored one and ``up_to``) is an error: ratings would silently skip a season.
     """
     wanted = [s for s in seasons if season_start_year(s) <= season_start_year(up_to)]
-    present = [s for s in wanted if lake.has_table("matches", league, s)]
+    present = [s for s in wanted if s in stored]
     if up_to not in present:
         raise dg.Failure(
             description=f"matches for {league}|{up_to} are not materialized; materialize them first",
@@ -65,8 +68,17 @@ def league_history(lake: Lake, league: str, seasons: list[str], up_to: str) -> t
             "materialize them so ratings carry over correctly",
             allow_retries=False,
         )
-    frames = [lake.read_table("matches", league, s) for s in present]
-    return pd.concat(frames, ignore_index=True), present
+    return pd.concat([stored[s] for s in present], ignore_index=True), present
+
+
+def lake_history(lake: Lake, league: str, seasons: list[str], up_to: str) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`league_history` over the matches stored in the lake."""
+    stored = {
+        s: lake.read_table("matches", league, s)
+        for s in seasons
+        if lake.has_table("matches", league, s) and season_start_year(s) <= season_start_year(up_to)
+    }
+    return league_history(stored, league, seasons, up_to)
 
 
 def _feature_summary(df: pd.DataFrame) -> str:
@@ -86,30 +98,64 @@ def _feature_summary(df: pd.DataFrame) -> str:
     group_name="features",
     kinds={"parquet", "pandas"},
     code_version="1",
-    deps=[dg.AssetDep(matches, partition_mapping=SAME_LEAGUE_ALL_SEASONS)],
+    io_manager_key="lake_io",
+    backfill_policy=BULK,
+    ins={"matches": dg.AssetIn(partition_mapping=SAME_LEAGUE_ALL_SEASONS)},
     description="Pre-match features (Elo, pi-ratings, form, rest, market) for every match of a "
     "league-season, computed from that league's earlier matches only.",
 )
-def match_features(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    league, season = split_partition_key(str(context.partition_key))
-    store = lake.get()
-    seasons = PARTITIONS.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys()
-    history, used = league_history(store, league, list(seasons), season)
+def match_features(
+    context: dg.AssetExecutionContext, matches: dict[str, pd.DataFrame]
+) -> dg.Output:
+    seasons = list(PARTITIONS.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys())
+    wanted: dict[str, list[str]] = {}
+    for league, season in run_partitions(context):
+        wanted.setdefault(league, []).append(season)
     params = feature_params()
-    feats = build_match_features(history, params)
-    own = feats[feats["season"] == season].reset_index(drop=True)
-    path = store.write_table("match_features", league, season, own)
-    preview = own[["date", "home_team", "away_team", "elo_diff", "pi_expected_gd", "market_p_home"]]
-    return dg.MaterializeResult(
+    frames: dict[str, pd.DataFrame] = {}
+    summary: dict[str, dict[str, object]] = {}
+    for league, own_seasons in wanted.items():
+        stored = {split_partition_key(k)[1]: df for k, df in matches.items()
+                  if split_partition_key(k)[0] == league}
+        # One pass over the league's history serves every season of the run: a row's features
+        # depend only on matches before it, so later seasons in the history change nothing.
+        last = max(own_seasons, key=season_start_year)
+        missing = [s for s in own_seasons if s not in stored]
+        if missing:
+            raise dg.Failure(
+                description=f"matches for {league} {missing} are not materialized; materialize them first",
+                allow_retries=False,
+            )
+        history, used = league_history(stored, league, seasons, last)
+        feats = build_match_features(history, params)
+        for season in own_seasons:
+            own = feats[feats["season"] == season].reset_index(drop=True)
+            frames[partition_key(league, season)] = own
+            summary[partition_key(league, season)] = {
+                "rows": len(own),
+                "rating_null_rate": round(float(own[RATING_FEATURES].isna().mean().mean()), 6),
+            }
+    if len(frames) == 1:
+        ((key, own),) = frames.items()
+        preview = own[["date", "home_team", "away_team", "elo_diff", "pi_expected_gd", "market_p_home"]]
+        return dg.Output(
+            own,
+            metadata={
+                "dagster/row_count": len(own),
+                "seasons_used": dg.MetadataValue.json(used),
+                "rating_null_rate": summary[key]["rating_null_rate"],
+                "feature_params_hash": params_hash(params),
+                "summary": dg.MetadataValue.md(_feature_summary(own)),
+                "preview": dg.MetadataValue.md(preview.head(10).round(4).to_markdown(index=False)),
+            },
+        )
+    return dg.Output(
+        frames,
         metadata={
-            "dagster/row_count": len(own),
-            "seasons_used": dg.MetadataValue.json(used),
-            "rating_null_rate": round(float(own[RATING_FEATURES].isna().mean().mean()), 6),
+            "dagster/row_count": sum(len(f) for f in frames.values()),
             "feature_params_hash": params_hash(params),
-            "path": dg.MetadataValue.path(str(path)),
-            "summary": dg.MetadataValue.md(_feature_summary(own)),
-            "preview": dg.MetadataValue.md(preview.head(10).round(4).to_markdown(index=False)),
-        }
+            "partitions": dg.MetadataValue.md(pd.DataFrame.from_dict(summary, orient="index").to_markdown()),
+        },
     )
 
 
@@ -134,7 +180,7 @@ def team_state(
         stored = [s for s in seasons if store.has_table("matches", league, s)]
         if not stored:
             continue
-        history, _ = league_history(store, league, seasons, stored[-1])
+        history, _ = lake_history(store, league, seasons, stored[-1])
         states = build_team_states(history, None, params)
         last = history["date"].max().date()
         rows = [

@@ -85,9 +85,14 @@ def test_season_backfill_through_webserver_and_daemon(tmp_path, shared_data, pg_
     try:
         with dg.DagsterInstance.from_config(str(home)) as instance:
             runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-            assert len(runs) == len(keys)
-            assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-            assert {r.tags["dagster/partition"] for r in runs} == set(keys)
+            # The single-run backfill policy: one run whose range covers leagues E0..F1 × 2023-24.
+            assert len(runs) == 1
+            assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+            assert runs[0].tags["dagster/asset_partition_range_start"] == "E0|2023-24"
+            assert runs[0].tags["dagster/asset_partition_range_end"] == "F1|2023-24"
+            # ... and exactly the selected partitions are recorded, no other season.
+            for asset in ("raw_match_files", "matches"):
+                assert instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys)
             for key in keys:
                 result = instance.fetch_materializations(
                     dg.AssetRecordsFilter(asset_key=dg.AssetKey("matches"), asset_partitions=[key]),

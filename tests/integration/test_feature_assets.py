@@ -83,6 +83,6 @@ def test_features_fail_clearly_when_an_earlier_season_is_missing(env):
     _ingest(res, ["E0"], ["2020-21"], instance)
     result = materialize([raw_match_files, matches], "E0|2022-23", res, instance)
     assert result.success
-    result = materialize([match_features], "E0|2022-23", res, instance)
+    result = materialize([matches, match_features], "E0|2022-23", res, instance, selection=[match_features])
     assert not result.success
     assert "2021-22" in failure_text(result) and "missing" in failure_text(result)

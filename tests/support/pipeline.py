@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from soccer_assets.io_managers import LakeParquetIOManager
 from soccer_assets.resources import FootballDataSource, LakeResource, WarehouseResource
 
 
@@ -17,6 +18,7 @@ def resources(source_url: str, data_dir: Path | str, warehouse_url: str) -> dict
             timeout_seconds=2.0,
         ),
         "lake": LakeResource(data_dir=str(data_dir)),
+        "lake_io": LakeParquetIOManager(data_dir=str(data_dir)),
         "warehouse": WarehouseResource(url=warehouse_url),
     }
 
@@ -26,10 +28,30 @@ def materialize(
     partition_key: str,
     res: dict[str, object],
     instance: dg.DagsterInstance | None = None,
+    selection: Sequence[dg.AssetsDefinition] | None = None,
 ) -> dg.ExecuteInProcessResult:
+    """Materialize ``selection`` (default: all of ``assets``); the others only provide inputs."""
     return dg.materialize(
         list(assets),
+        selection=list(selection) if selection is not None else None,
         partition_key=partition_key,
+        resources=res,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+
+
+def materialize_range(
+    assets: Sequence[dg.AssetsDefinition],
+    first: str,
+    last: str,
+    res: dict[str, object],
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInProcessResult:
+    """One run over the partition range ``first..last`` (a bulk run, as a single-run backfill does)."""
+    return dg.materialize(
+        list(assets),
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
         resources=res,
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
