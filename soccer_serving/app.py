@@ -460,7 +460,7 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
         summary="Job status, progress and results",
     )
     async def get_job(
-        job_id: Annotated[str, Path(min_length=1, max_length=64)],
+        job_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     ) -> JobStatus:

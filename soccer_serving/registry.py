@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -63,6 +64,10 @@ def feature_params_hash(params: FeatureParams) -> str:
 
     blob = json.dumps(params.as_dict(), sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class CorruptModel(ValueError):
+    """A version whose downloaded artifact cannot be read as a model (refused, never retried)."""
 
 
 class ModelUnavailable(RuntimeError):
@@ -176,7 +181,7 @@ class RegistryClient:
 
             self.client()
         except Exception as exc:  # pragma: no cover - best effort
-            logger.warning("MLflow warm-up failed: %s", exc)
+            logger.warning("MLflow warm-up failed: %s", short_error(exc))
 
     def alias_version(self, name: str, alias: str) -> str | None:
         """Version the alias points to; None when the model or alias does not exist."""
@@ -212,22 +217,32 @@ class RegistryClient:
                 dst_path=tmp,
                 tracking_uri=self.settings.mlflow_tracking_uri,
             )
-            meta = Model.load(local)
-            if "xgboost" in meta.flavors:
-                import mlflow.xgboost
+            # The bytes are here: from now on every failure is a property of this version (garbage
+            # artifact, missing booster, unreadable MLmodel), not of the network. Refuse it for good
+            # (no re-download on every poll); the previous version stays in service.
+            try:
+                meta = Model.load(local)
+                if "xgboost" in meta.flavors:
+                    import mlflow.xgboost
 
-                booster = mlflow.xgboost.load_model(local)
-                if not isinstance(booster, xgb.Booster):
-                    raise ValueError(f"{name} v{version} is a {type(booster).__name__}, "
-                                     "not an xgboost.Booster")
-                features = signature_features(meta.signature, variant)
-                trained, fmt = None, "xgboost"
-            else:
-                trained = _load_outcome_pyfunc(Path(local), meta)
-                booster = trained.booster
-                features = tuple(trained.features)
-                _check_features(features, variant)
-                fmt = "outcome_pyfunc"
+                    booster = mlflow.xgboost.load_model(local)
+                    if not isinstance(booster, xgb.Booster):
+                        raise ValueError(f"{name} v{version} is a {type(booster).__name__}, "
+                                         "not an xgboost.Booster")
+                    features = signature_features(meta.signature, variant)
+                    trained, fmt = None, "xgboost"
+                else:
+                    trained = _load_outcome_pyfunc(Path(local), meta)
+                    booster = trained.booster
+                    features = tuple(trained.features)
+                    _check_features(features, variant)
+                    fmt = "outcome_pyfunc"
+            except xgb.core.XGBoostError as exc:  # a ValueError subclass, but says "garbage bytes"
+                raise CorruptModel(f"corrupt model artifact: {short_error(exc)}") from exc
+            except (ValueError, ImportError):  # refused already / broken install, not the version
+                raise
+            except Exception as exc:
+                raise CorruptModel(f"corrupt model artifact: {short_error(exc)}") from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         booster.set_param({"nthread": 1})
@@ -381,15 +396,16 @@ class ModelManager:
                 try:
                     loaded = self.registry.load(variant, names[variant], version, alias)
                 except ValueError as exc:
-                    st.refused[version] = str(exc)
-                    st.load_error = f"version {version} refused: {exc}"
+                    reason = redact(str(exc))
+                    st.refused[version] = reason
+                    st.load_error = f"version {version} refused: {reason}"
                     st.load_failures += 1
-                    logger.error("%s v%s refused: %s", names[variant], version, exc)
+                    logger.error("%s v%s refused: %s", names[variant], version, reason)
                     continue
                 except Exception as exc:
                     st.load_error = f"version {version} failed to load: {short_error(exc)}"
                     st.load_failures += 1
-                    logger.warning("loading %s v%s failed: %s", names[variant], version, exc)
+                    logger.warning("loading %s v%s failed: %s", names[variant], version, st.load_error)
                     continue
                 st.load_error = None
                 self._models = {**self._models, variant: loaded}
@@ -418,7 +434,18 @@ class ModelManager:
         return out
 
 
+# ``scheme://user:password@host`` in a message (MLflow puts the tracking URI, credentials included,
+# into its request errors; drivers may echo a DSN).
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``."""
+    return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+
+
 def short_error(exc: BaseException, limit: int = 300) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+    """One line for logs, ``/ready`` and error answers: type, message, credentials redacted."""
+    text = redact(f"{type(exc).__name__}: {exc}")
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

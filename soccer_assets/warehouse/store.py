@@ -2,23 +2,48 @@
 
 PostgreSQL in production and tests, SQLite as the embedded default. Every write of a partition
 is one transaction that deletes and re-inserts that league-season, so a re-run never duplicates
-rows and a failure half-way leaves the previous rows in place.
+rows and a failure half-way leaves the previous rows in place. A write whose connection is lost
+(server restart, ``pg_terminate_backend``, network drop) or that loses a serialization/deadlock race
+is rolled back by the server and run again, a bounded number of times, on a fresh connection: the
+delete + insert is idempotent, so a retry cannot duplicate rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, func, select
+from sqlalchemy import Connection, Engine, create_engine, delete, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from soccer_assets.schema import CORE_ODDS_COLUMNS, STAT_COLUMNS
 from soccer_assets.warehouse import tables
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# SQLSTATEs after which the whole transaction can simply be run again: serialization failure,
+# deadlock, and the server shutting the session down (admin command, crash, restart in progress).
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for a database error that a fresh attempt of the same transaction may not hit:
+    a lost connection (SQLAlchemy invalidated it), a connection exception (SQLSTATE class 08),
+    a serialization failure/deadlock, or an administrator/crash shutdown of the session."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return bool(sqlstate) and (sqlstate in _RETRYABLE_SQLSTATES or str(sqlstate).startswith("08"))
 
 
 def make_engine(url: str) -> Engine:
@@ -77,11 +102,34 @@ def match_records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 class Warehouse:
-    def __init__(self, url: str, *, create_schema: bool = True):
+    def __init__(self, url: str, *, create_schema: bool = True, write_attempts: int = 3,
+                 retry_backoff_seconds: float = 0.5):
+        if write_attempts < 1:
+            raise ValueError("write_attempts must be >= 1")
         self.url = url
         self.engine = make_engine(url)
+        self.write_attempts = write_attempts
+        self.retry_backoff_seconds = retry_backoff_seconds
         if create_schema:
             self.create_schema()
+
+    def _transaction(self, what: str, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction; on a transient error (see ``is_transient``) the server
+        has rolled it back, so run it again on a fresh connection, at most ``write_attempts``
+        times in all. Any other error, or the last attempt's, propagates (nothing was committed)."""
+        for attempt in range(1, self.write_attempts + 1):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except DBAPIError as exc:
+                if attempt >= self.write_attempts or not is_transient(exc):
+                    raise
+                # Never log the exception's statement parameters (row data); the class and the
+                # driver message are enough to see why.
+                logger.warning("%s: transient database error on attempt %d of %d, retrying: %s",
+                               what, attempt, self.write_attempts, type(exc.orig).__name__)
+                time.sleep(self.retry_backoff_seconds * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def create_schema(self) -> None:
         tables.metadata.create_all(self.engine, checkfirst=True)
@@ -99,7 +147,8 @@ class Warehouse:
         if len(df) and (set(df["league"]) != {league} or set(df["season"]) != {season}):
             raise ValueError(f"frame holds rows outside partition {league}|{season}")
         records = match_records(df)
-        with self.engine.begin() as conn:
+
+        def write(conn: Connection) -> int:
             conn.execute(
                 delete(tables.matches).where(
                     tables.matches.c.league == league, tables.matches.c.season == season
@@ -124,7 +173,9 @@ class Warehouse:
                     "dagster_run_id": run_id,
                 },
             )
-        return len(records)
+            return len(records)
+
+        return self._transaction(f"replace {league}|{season}", write)
 
     def count_matches(self, league: str | None = None, season: str | None = None) -> int:
         q = select(func.count()).select_from(tables.matches)
@@ -179,11 +230,14 @@ class Warehouse:
             }
             for r in rows
         ]
-        with self.engine.begin() as conn:
+
+        def write(conn: Connection) -> int:
             conn.execute(delete(tables.team_state).where(tables.team_state.c.league == league))
             if records:
                 conn.execute(tables.team_state.insert(), records)
-        return len(records)
+            return len(records)
+
+        return self._transaction(f"replace team_state {league}", write)
 
     def read_team_state(self, league: str | None = None) -> list[dict[str, Any]]:
         q = select(tables.team_state).order_by(tables.team_state.c.league, tables.team_state.c.team)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,72 @@ def launch_mlflow_server(workdir: Path, port: int | None = None) -> tuple[Servic
     ]
     env = {**MLFLOW_TEST_ENV, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     return Service("mlflow", args, workdir, env), f"http://127.0.0.1:{port}"
+
+
+# ---------------------------------------------------------------------------------- stack
+
+
+@dataclass
+class Stack:
+    """The API and Dramatiq worker(s) as subprocesses (``soccer_serving.cli``) on one warehouse."""
+
+    api_url: str
+    env: dict[str, str]
+    log_dir: Any
+    warehouse: Warehouse
+    mlflow_uri: str
+    api: Service
+    workers: list[Service] = field(default_factory=list)
+    matches: list[dict[str, Any]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. {"X-API-Key": ...} for job routes
+
+    def start_api(self) -> Service:
+        port = self.api_url.rsplit(":", 1)[1]
+        self.api = Service("api", [sys.executable, "-m", "soccer_serving.cli", "serve", "--port", port],
+                           self.log_dir, self.env)
+        return self.api
+
+    def start_worker(self) -> Service:
+        w = Service("worker", [sys.executable, "-m", "soccer_serving.cli", "worker", "--threads", "2"],
+                    self.log_dir, self.env)
+        self.workers.append(w)
+        return w
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, timeout=30.0)
+
+    def submit(self, body: dict[str, Any]) -> str:
+        with self.client() as c:
+            r = c.post("/v1/jobs", json=body, headers=self.headers)
+        assert r.status_code == 202, r.text
+        assert r.headers["location"] == f"/v1/jobs/{r.json()['job_id']}"
+        return str(r.json()["job_id"])
+
+    def job(self, job_id: str, **params: Any) -> dict[str, Any]:
+        with self.client() as c:
+            r = c.get(f"/v1/jobs/{job_id}", headers=self.headers, params=params)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def wait_job(self, job_id: str, timeout: float = 120.0,
+                 statuses: tuple[str, ...] = ("succeeded", "failed")) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            j = self.job(job_id, limit=10_000)
+            if j["status"] in statuses:
+                return j
+            time.sleep(0.1)
+        logs = "\n".join(w.log_tail(30) for w in self.workers)
+        raise AssertionError(f"job {job_id} not {statuses} after {timeout}s: {j}\n{logs}")
+
+
+def match_item(row: pd.Series, odds: np.ndarray | None) -> dict[str, Any]:
+    """A request body for one E0 match row (with its opening odds when all three are known)."""
+    body: dict[str, Any] = {"league": "E0", "home_team": row.home_team, "away_team": row.away_team,
+                            "kickoff": row.date.date().isoformat()}
+    if odds is not None and np.all(np.isfinite(odds)):
+        body["odds"] = {"home": float(odds[0]), "draw": float(odds[1]), "away": float(odds[2])}
+    return body
 
 
 # ----------------------------------------------------------------------------------- data

@@ -1,5 +1,6 @@
-"""API behaviour that needs no model: auth, body limit, validation, unknown teams, no model (503),
-Redis down at submission, errors without stack traces, metrics.
+"""API behaviour that needs no model: readiness, validation, unknown teams, errors without stack
+traces, metrics. (Auth, the body limit, no model = 503 and Redis down at submission are reliability
+and security tests: ``tests/reliability/``.)
 
 The app runs in-process (FastAPI TestClient, lifespan included) on a real PostgreSQL database and
 real Redis. Its registry URI points at a closed port: the "registry unreachable at start" case.
@@ -8,8 +9,6 @@ real Redis. Its registry URI points at a closed port: the "registry unreachable 
 from __future__ import annotations
 
 import datetime as dt
-import hmac
-import json
 import time
 from collections.abc import Iterator
 
@@ -21,7 +20,6 @@ from sqlalchemy import text
 from soccer_assets.warehouse import serving as wh
 from soccer_assets.warehouse.store import Warehouse
 from soccer_serving.app import create_app
-from soccer_serving.auth import key_is_valid
 from soccer_serving.settings import ServingSettings
 from tests.serving.conftest import REDIS_URL
 from tests.serving.support import free_port, load_league, write_team_state
@@ -96,17 +94,6 @@ def test_liveness_and_readiness_without_registry(client: TestClient) -> None:
     assert body["checks"]["warehouse"]["feature_params_mismatch"] == ["I1"]
 
 
-def test_predict_without_model_is_503_not_500(client: TestClient) -> None:
-    r = client.post("/v1/predict", json=MATCH)
-    assert r.status_code == 503, r.text
-    err = r.json()["error"]
-    assert err["code"] == "model_unavailable"
-    assert "registry unreachable" in err["message"]
-    assert err["request_id"] == r.headers["x-request-id"]
-    b = client.post("/v1/predict/batch", json={"matches": [MATCH, MATCH]})
-    assert b.status_code == 503
-
-
 def test_unknown_team_404_with_closest_names(client: TestClient) -> None:
     r = client.post("/v1/predict", json={**MATCH, "home_team": "Arsenl"})
     assert r.status_code == 404, r.text
@@ -158,69 +145,6 @@ def test_state_built_with_other_feature_params_is_refused(client: TestClient) ->
                                          "kickoff": "2023-08-19"})
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "feature_params_mismatch"
-
-
-def test_body_over_limit_is_413(client: TestClient) -> None:
-    big = {"matches": [MATCH] * 400}
-    assert len(json.dumps(big)) > BODY_LIMIT
-    r = client.post("/v1/predict/batch", json=big)
-    assert r.status_code == 413
-    assert r.json()["error"]["code"] == "payload_too_large"
-    # Chunked upload without Content-Length is counted as it streams.
-    def chunks() -> Iterator[bytes]:
-        payload = json.dumps(big).encode()
-        for i in range(0, len(payload), 512):
-            yield payload[i : i + 512]
-
-    r = client.post("/v1/predict/batch", content=chunks(), headers={"content-type": "application/json"})
-    assert r.status_code == 413
-
-
-def test_jobs_and_admin_routes_need_a_valid_key(client: TestClient) -> None:
-    job = {"matches": [MATCH]}
-    for headers in ({}, {"X-API-Key": "wrong"}, {"X-API-Key": KEYS[0] + "x"}, {"X-API-Key": ""}):
-        r = client.post("/v1/jobs", json=job, headers=headers)
-        assert r.status_code == 401, (headers, r.text)
-        assert r.json()["error"]["code"] == "unauthorized"
-        assert client.get("/v1/jobs/some-id", headers=headers).status_code == 401
-        assert client.post("/v1/model/reload", headers=headers).status_code == 401
-    r = client.get("/v1/jobs/no-such-job", headers={"X-API-Key": KEYS[1]})
-    assert r.status_code == 404
-    # Predict routes stay open unless SOCCER_PROTECT_PREDICT is set.
-    assert client.post("/v1/predict", json=MATCH).status_code == 503
-
-
-def test_key_check_uses_constant_time_compare_for_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[bytes, bytes]] = []
-    real = hmac.compare_digest
-
-    def spy(a: bytes, b: bytes) -> bool:
-        calls.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(hmac, "compare_digest", spy)
-    assert key_is_valid(KEYS[0], KEYS)
-    # No early exit on the first match: every configured key is compared.
-    assert [b for _, b in calls] == [k.encode() for k in KEYS]
-    calls.clear()
-    assert not key_is_valid("nope", KEYS)
-    assert len(calls) == len(KEYS)
-    assert key_is_valid(None, []) and not key_is_valid(None, KEYS)
-
-
-def test_redis_down_at_submission_is_503_and_stores_no_job(
-    warehouse: Warehouse, pg_module_url: str, redis_namespace: str
-) -> None:
-    dead = f"redis://127.0.0.1:{free_port()}/0"
-    app = create_app(_settings(pg_module_url, redis_namespace, redis_url=dead))
-    before = wh.count_jobs(warehouse.engine)
-    with TestClient(app, raise_server_exceptions=False) as c:
-        r = c.post("/v1/jobs", json={"matches": [MATCH]}, headers={"X-API-Key": KEYS[0]})
-        assert r.status_code == 503, r.text
-        assert r.json()["error"]["code"] == "broker_unavailable"
-        ready = c.get("/ready").json()
-        assert ready["checks"]["redis"]["ok"] is False
-    assert wh.count_jobs(warehouse.engine) == before
 
 
 def test_a_restarted_api_still_knows_submitted_jobs(

@@ -2,26 +2,20 @@
 uvicorn (``python -m soccer_serving.cli serve``) and the Dramatiq worker (``... worker``) as
 subprocesses, all on loopback.
 
-Proves: a job submitted over HTTP completes with the same numbers as the sync API; a worker killed
-with SIGKILL mid-job loses nothing and duplicates nothing once a new worker picks the job up; a
-poison job fails after bounded retries with its error stored while other jobs complete;
+Proves: a job submitted over HTTP completes with the same numbers as the sync API;
 ``upcoming`` jobs read fixtures.csv; moving the ``champion`` alias swaps the served model without a
 restart, and a refused version keeps the previous one in service; the live OpenAPI contract holds
-under property-based fuzzing (schemathesis): no 5xx, no schema violation.
+under property-based fuzzing (schemathesis): no 5xx, no schema violation. The queue faults (worker
+SIGKILL mid-job, poison job) moved to ``tests/reliability/test_queue_faults.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
@@ -31,16 +25,15 @@ from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES
 from soccer_assets.warehouse import serving as wh
 from soccer_assets.warehouse.store import Warehouse
-from soccer_serving.jobs import api_actor, make_broker
-from soccer_serving.settings import ServingSettings
 from tests.serving.conftest import REDIS_URL
 from tests.serving.support import (
     MLFLOW_TEST_ENV,
-    Service,
+    Stack,
     data_root,
     free_port,
     labels,
     load_league,
+    match_item,
     register_model,
     small_booster,
     write_team_state,
@@ -53,65 +46,6 @@ HEADERS = {"X-API-Key": API_KEY}
 E0_AS_OF = dt.date(2024, 1, 1)
 D1_AS_OF = dt.date(2022, 4, 22)  # the D1 rows of fixtures.csv are dated 22-24/04/2022
 MAX_RETRIES = 2
-
-
-@dataclass
-class Stack:
-    api_url: str
-    env: dict[str, str]
-    log_dir: Any
-    warehouse: Warehouse
-    mlflow_uri: str
-    api: Service
-    workers: list[Service] = field(default_factory=list)
-    matches: list[dict[str, Any]] = field(default_factory=list)
-
-    def start_api(self) -> Service:
-        port = self.api_url.rsplit(":", 1)[1]
-        self.api = Service("api", [sys.executable, "-m", "soccer_serving.cli", "serve", "--port", port],
-                           self.log_dir, self.env)
-        return self.api
-
-    def start_worker(self) -> Service:
-        w = Service("worker", [sys.executable, "-m", "soccer_serving.cli", "worker", "--threads", "2"],
-                    self.log_dir, self.env)
-        self.workers.append(w)
-        return w
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, timeout=30.0)
-
-    def submit(self, body: dict[str, Any]) -> str:
-        with self.client() as c:
-            r = c.post("/v1/jobs", json=body, headers=HEADERS)
-        assert r.status_code == 202, r.text
-        assert r.headers["location"] == f"/v1/jobs/{r.json()['job_id']}"
-        return str(r.json()["job_id"])
-
-    def job(self, job_id: str, **params: Any) -> dict[str, Any]:
-        with self.client() as c:
-            r = c.get(f"/v1/jobs/{job_id}", headers=HEADERS, params=params)
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    def wait_job(self, job_id: str, timeout: float = 120.0,
-                 statuses: tuple[str, ...] = ("succeeded", "failed")) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            j = self.job(job_id, limit=10_000)
-            if j["status"] in statuses:
-                return j
-            time.sleep(0.1)
-        logs = "\n".join(w.log_tail(30) for w in self.workers)
-        raise AssertionError(f"job {job_id} not {statuses} after {timeout}s: {j}\n{logs}")
-
-
-def _item(row: pd.Series, odds: np.ndarray | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"league": "E0", "home_team": row.home_team, "away_team": row.away_team,
-                            "kickoff": row.date.date().isoformat()}
-    if odds is not None and np.all(np.isfinite(odds)):
-        body["odds"] = {"home": float(odds[0]), "draw": float(odds[1]), "away": float(odds[2])}
-    return body
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +86,7 @@ def stack(pg_module_url: str, mlflow_uri: str, redis_namespace: str, e0_matches:
     register_model(mlflow_uri, "e2e-market", market_booster, feats[ALL_FEATURES].head(50))
 
     st = Stack(api_url=f"http://127.0.0.1:{free_port()}", env=env, log_dir=log_dir, warehouse=w,
-               mlflow_uri=mlflow_uri, api=None)  # type: ignore[arg-type]
+               mlflow_uri=mlflow_uri, api=None, headers=HEADERS)  # type: ignore[arg-type]
     # Boot API and worker side by side (each imports pandas/xgboost/MLflow).
     st.start_api()
     st.start_worker()
@@ -161,7 +95,7 @@ def stack(pg_module_url: str, mlflow_uri: str, redis_namespace: str, e0_matches:
         ms = e0_matches.sort_values("kickoff", kind="stable").reset_index(drop=True)
         odds = select_open_odds(ms)
         later = ms.index[(ms["season"] == "2023-24") & (ms["date"].dt.date >= E0_AS_OF)]
-        st.matches = [_item(ms.loc[i], odds[i] if k % 2 else None) for k, i in enumerate(later)]
+        st.matches = [match_item(ms.loc[i], odds[i] if k % 2 else None) for k, i in enumerate(later)]
         yield st
     finally:
         st.api.stop()
@@ -189,67 +123,6 @@ def test_job_over_http_completes_with_the_sync_numbers(stack: Stack) -> None:
             assert sync["model"]["name"] == res["model"]["name"]
             assert sync["probabilities"] == res["probabilities"]
     assert wh.count_predictions(stack.warehouse.engine, job_id=job_id) == 24
-
-
-def test_sigkill_mid_job_then_a_new_worker_completes_it_exactly_once(stack: Stack) -> None:
-    items = stack.matches[:100] * 2  # item i and i + 100 are the same match
-    job_id = stack.submit({"matches": items})
-    deadline = time.monotonic() + 120
-    while True:
-        j = stack.job(job_id, limit=1)
-        if j["progress"]["done"] >= 20:
-            break
-        assert time.monotonic() < deadline, j
-        time.sleep(0.05)
-    [victim] = [w for w in stack.workers if w.alive()]
-    assert j["worker"].endswith(f":{victim.proc.pid}"), (j["worker"], victim.proc.pid)
-    victim.kill()  # SIGKILL: no cleanup, the message stays unacknowledged in Redis
-    victim.proc.wait(10)
-    time.sleep(0.5)
-    done_at_kill = stack.job(job_id, limit=1)["progress"]["done"]
-    assert 20 <= done_at_kill < 200, done_at_kill
-    time.sleep(1.0)
-    stalled = stack.job(job_id, limit=1)
-    assert stalled["progress"]["done"] == done_at_kill and stalled["status"] == "running"
-
-    fresh = stack.start_worker()
-    job = stack.wait_job(job_id, timeout=180)
-    assert job["status"] == "succeeded", job.get("error")
-    assert job["worker"].endswith(f":{fresh.proc.pid}")
-    assert job["attempts"] == 2, job  # redelivered once, not retried
-    assert job["progress"] == {"done": 200, "total": 200, "item_errors": 0}
-    assert [r["index"] for r in job["results"]] == list(range(200))
-    assert all(r["ok"] for r in job["results"])
-    # Exactly once: one result and one log row per item, however often the message was delivered.
-    assert wh.count_predictions(stack.warehouse.engine, job_id=job_id) == 200
-    assert len(wh.read_job_results(stack.warehouse.engine, job_id)) == 200
-    # Items written before and after the kill agree (the job's model versions are pinned).
-    for i in range(done_at_kill):
-        assert job["results"][i]["probabilities"] == job["results"][i + 100]["probabilities"]
-
-
-def test_poison_job_fails_after_bounded_retries_without_blocking_others(stack: Stack) -> None:
-    settings = ServingSettings(redis_url=REDIS_URL, broker_namespace=stack.env["SOCCER_BROKER_NAMESPACE"],
-                               job_queue=stack.env["SOCCER_JOB_QUEUE"])
-    broker = make_broker(settings)
-    actor = api_actor(broker, settings)
-    poison_id = "poison-" + os.urandom(4).hex()
-    try:
-        with stack.warehouse.engine.begin() as conn:
-            # A job whose stored items are not matches (e.g. written by a buggy client version).
-            wh.insert_job(conn, poison_id, {"matches": 2}, [{"league": "E0"}, {"home_team": 7}])
-        actor.send(poison_id)
-    finally:
-        broker.close()
-    good_id = stack.submit({"matches": stack.matches[:3]})
-    good = stack.wait_job(good_id, timeout=60)
-    assert good["status"] == "succeeded"
-    poison = stack.wait_job(poison_id, timeout=60)
-    assert poison["status"] == "failed"
-    assert poison["attempts"] == MAX_RETRIES + 1
-    assert f"attempt {MAX_RETRIES + 1} of {MAX_RETRIES + 1}" in poison["error"]
-    assert "job items are invalid" in poison["error"]
-    assert poison["results"] == [] and poison["progress"]["done"] == 0
 
 
 def test_upcoming_job_predicts_the_leagues_fixtures(stack: Stack) -> None:

@@ -1,0 +1,123 @@
+"""Model faults: the registry unreachable at API start, a corrupt new champion version.
+
+The first runs the app in-process with its registry URI on a closed port; the second publishes a
+registered version whose model file is garbage to the real MLflow server of the shared stack and
+moves the ``champion`` alias to it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xgboost as xgb
+from fastapi.testclient import TestClient
+
+from soccer_assets.features.params import FeatureParams
+from tests.reliability.conftest import MATCH, RATINGS
+from tests.serving.support import Stack
+
+pytestmark = pytest.mark.integration
+
+
+def test_registry_unreachable_at_start_ready_false_and_predict_503_not_500(
+    offline_client: TestClient,
+) -> None:
+    ready = offline_client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["ready"] is False
+    assert ready.json()["checks"]["model"]["ok"] is False
+    assert ready.json()["checks"]["model"]["ratings"]["registry_error"]
+    # Moved from tests/serving/test_api_unit.py (test_predict_without_model_is_503_not_500).
+    r = offline_client.post("/v1/predict", json=MATCH)
+    assert r.status_code == 503, r.text
+    err = r.json()["error"]
+    assert err["code"] == "model_unavailable"
+    assert "registry unreachable" in err["message"]
+    assert err["request_id"] == r.headers["x-request-id"]
+    b = offline_client.post("/v1/predict/batch", json={"matches": [MATCH, MATCH]})
+    assert b.status_code == 503
+
+
+def _register_corrupt_version(tracking_uri: str, name: str, booster: xgb.Booster) -> str:
+    """A version packaged like a real ``mlflow.xgboost`` model (MLmodel, signature-less) whose
+    model file holds garbage bytes, registered from its run's artifacts."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model"
+        mlflow.xgboost.save_model(booster, str(path))
+        model_files = [p for p in path.iterdir()
+                       if p.name not in {"MLmodel", "conda.yaml", "python_env.yaml", "requirements.txt"}]
+        assert model_files, list(path.iterdir())
+        for p in model_files:
+            p.write_bytes(b"\x00garbage, not a booster\xff" * 64)
+        with mlflow.start_run() as run:
+            mlflow.set_tag("feature_params_json", json.dumps(FeatureParams().as_dict()))
+            mlflow.log_artifacts(str(path), "model")
+    mv = client.create_model_version(name, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
+    return str(mv.version)
+
+
+def _metric(text: str, name: str) -> float:
+    m = re.search(rf"^{re.escape(name)} ([0-9.eE+-]+)$", text, re.M)
+    assert m, f"{name} not in /metrics"
+    return float(m.group(1))
+
+
+@pytest.mark.slow
+def test_corrupt_new_version_keeps_the_old_one_serving_and_says_so(
+    stack: Stack, rel_boosters: dict[str, xgb.Booster]
+) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=stack.mlflow_uri, registry_uri=stack.mlflow_uri)
+    item = {k: v for k, v in stack.matches[0].items() if k != "odds"}
+    with stack.client() as c:
+        before = c.post("/v1/predict", json=item).json()
+    old = before["model"]["version"]
+    assert before["model"]["name"] == RATINGS
+
+    bad = _register_corrupt_version(stack.mlflow_uri, RATINGS, rel_boosters["ratings"])
+    client.set_registered_model_alias(RATINGS, "champion", bad)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with stack.client() as c:
+                m: dict[str, Any] = c.get("/v1/model").json()["variants"]["ratings"]
+            if bad in m["refused_versions"]:
+                break
+            assert time.monotonic() < deadline, m
+            time.sleep(0.2)
+        # The old version keeps answering, with the same numbers.
+        assert m["loaded"]["version"] == old and m["registry_version"] == bad
+        assert "corrupt model artifact" in m["refused_versions"][bad]
+        with stack.client() as c:
+            after = c.post("/v1/predict", json=item)
+            assert after.status_code == 200, after.text
+            assert after.json()["model"]["version"] == old
+            assert after.json()["probabilities"] == before["probabilities"]
+            # ... and says so: /ready (still ready: a model is in), /metrics, the log.
+            ready = c.get("/ready")
+            assert ready.status_code == 200
+            assert f"version {bad} refused" in ready.json()["checks"]["model"]["ratings"]["load_error"]
+            metrics = c.get("/metrics").text
+            assert _metric(metrics, 'soccer_model_stale{variant="ratings"}') == 1.0
+            failures = _metric(metrics, 'soccer_model_load_failures_total{variant="ratings"}')
+            assert failures >= 1
+            # Refused for good: later polls (every 0.5 s) neither re-download nor count it again.
+            time.sleep(2.0)
+            again = _metric(c.get("/metrics").text, 'soccer_model_load_failures_total{variant="ratings"}')
+            assert again == failures
+        log = stack.api.log_path.read_text(errors="replace")
+        assert re.search(rf"{RATINGS} v{bad} refused: corrupt model artifact", log), stack.api.log_tail()
+    finally:
+        client.set_registered_model_alias(RATINGS, "champion", old)
