@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from soccer_assets.assets import features, ingestion, modeling
+from soccer_assets.assets import features, ingestion, modeling, monitoring
 from soccer_assets.jobs import (
     champion_job,
     ingest_job,
     league_season_job,
+    monitor_job,
     team_state_job,
     walk_forward_job,
     weekly_current_season,
@@ -25,9 +26,11 @@ defs = dg.Definitions(
         modeling.trained_model,
         modeling.model_evaluation,
         modeling.champion_model,
+        monitoring.live_monitoring,
     ],
-    jobs=[ingest_job, league_season_job, team_state_job, walk_forward_job, champion_job],
+    jobs=[ingest_job, league_season_job, team_state_job, walk_forward_job, champion_job, monitor_job],
     schedules=[weekly_current_season],
+    sensors=[monitoring.retrain_on_monitoring_failure],
     resources=default_resources(),
     # Every asset here is light (seconds); the multiprocess executor costs ~10 s per run.
     executor=dg.in_process_executor,

@@ -39,6 +39,13 @@ champion_job = dg.define_asset_job(
     description="Train on every completed season, register as challenger, gate to champion.",
 )
 
+monitor_job = dg.define_asset_job(
+    "monitor_live",
+    selection=dg.AssetSelection.assets("live_monitoring"),
+    description="Score the served predictions against the results, compute drift, run the "
+    "monitoring checks (issue 10).",
+)
+
 team_state_job = dg.define_asset_job(
     "refresh_team_state",
     selection=dg.AssetSelection.assets("team_state"),
@@ -47,23 +54,24 @@ team_state_job = dg.define_asset_job(
 
 
 @dg.schedule(
-    job=ingest_job,
+    job=league_season_job,
     cron_schedule="0 6 * * 2",
     execution_timezone="Europe/London",
     description="Weekly refresh of the current season for every league (Tuesday 06:00, after "
-    "the weekend and Monday matches are published).",
+    "the weekend and Monday matches are published): one run over all leagues.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
-def weekly_current_season(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+def weekly_current_season(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     season = current_season(context.scheduled_execution_time.date())
     partitions = league_season_partitions()
-    known = set(partitions.get_partition_keys())
-    leagues = partitions.get_partitions_def_for_dimension("league").get_partition_keys()
-    return [
-        dg.RunRequest(
-            run_key=f"{partition_key(league, season)}@{context.scheduled_execution_time:%Y-%m-%d}",
-            partition_key=partition_key(league, season),
-        )
-        for league in leagues
-        if partition_key(league, season) in known
-    ]
+    leagues = list(partitions.get_partitions_def_for_dimension("league").get_partition_keys())
+    if season not in partitions.get_partitions_def_for_dimension("season").get_partition_keys():
+        return dg.SkipReason(f"season {season} is not in the configured seasons (SOCCER_LAST_SEASON)")
+    # A multi-partition range is read per dimension: first..last league × this one season.
+    return dg.RunRequest(
+        run_key=f"{season}@{context.scheduled_execution_time:%Y-%m-%d}",
+        tags={
+            "dagster/asset_partition_range_start": partition_key(leagues[0], season),
+            "dagster/asset_partition_range_end": partition_key(leagues[-1], season),
+        },
+    )

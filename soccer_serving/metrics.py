@@ -85,6 +85,42 @@ class ServingCollector(Collector):
         yield from self._models()
         yield from self._log_writer()
         yield from self._warehouse()
+        yield from self._live()
+
+    def _live(self) -> Iterator[Any]:
+        """The live-monitoring figures of the Dagster ``live_monitoring`` asset, one gauge family
+        per metric (``soccer_live_rps``, ``soccer_live_feature_psi``, ...), read from the warehouse
+        table it writes; absent until the asset has run."""
+        engine = self.engine_fn()
+        if engine is None:
+            return
+        try:
+            rows = wh_serving.read_live_monitoring(engine)
+        except Exception as exc:  # an old warehouse without the table, or the database is down
+            logger.warning("metrics: live monitoring figures unreadable: %s", exc)
+            return
+        by_metric: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_metric.setdefault(str(r["metric"]), []).append(r)
+        computed = None
+        for metric, items in sorted(by_metric.items()):
+            keys = sorted({k for r in items for k in r["labels"]})
+            fam = GaugeMetricFamily(f"soccer_live_{metric}",
+                                    f"Live monitoring: {metric.replace('_', ' ')} (asset live_monitoring).",
+                                    labels=keys)
+            for r in items:
+                fam.add_metric([str(r["labels"].get(k, "")) for k in keys], float(r["value"]))
+                computed = r["computed_at"]
+            yield fam
+        if computed is not None:
+            if isinstance(computed, str):
+                computed = dt.datetime.fromisoformat(computed)
+            if computed.tzinfo is None:
+                computed = computed.replace(tzinfo=dt.UTC)
+            ts = GaugeMetricFamily("soccer_live_computed_timestamp_seconds",
+                                   "When the live-monitoring figures were computed (UNIX time).")
+            ts.add_metric([], computed.timestamp())
+            yield ts
 
     def _log_writer(self) -> Iterator[Any]:
         writer = self.log_writer_fn() if self.log_writer_fn else None

@@ -106,6 +106,8 @@ class Prediction:
     model: LoadedModel
     team_state_as_of: dt.date
     team_state_updated_at: dt.datetime
+    # The model's input features (logged for drift monitoring).
+    features: Mapping[str, float] | None = None
 
     @property
     def outcome(self) -> str:
@@ -131,6 +133,10 @@ class Prediction:
             "model_alias": self.model.alias,
             "team_state_as_of": self.team_state_as_of,
             "team_state_updated_at": self.team_state_updated_at,
+            # JSON has no NaN (PostgreSQL refuses it): a missing feature is logged as null.
+            "features": None if self.features is None else {
+                k: (float(v) if math.isfinite(v) else None) for k, v in self.features.items()
+            },
         }
 
 
@@ -326,5 +332,6 @@ class Predictor:
                     model=model,
                     team_state_as_of=p.league.as_of,
                     team_state_updated_at=p.league.updated_at,
+                    features=p.features,
                 )
         return [r for r in out if r is not None]

@@ -83,6 +83,8 @@ prediction_log = Table(
     Column("model_alias", String(64)),
     Column("team_state_as_of", Date),
     Column("team_state_updated_at", DateTime(timezone=True)),
+    # The model's input features of the request ({name: value}, NaN as null), for drift monitoring.
+    Column("features", JSON(none_as_null=True)),
     UniqueConstraint("job_id", "item_index", name="uq_prediction_log_job_item"),
     Index("ix_prediction_log_created_at", "created_at"),
 )
@@ -138,7 +140,20 @@ prediction_job_results = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-SERVING_TABLES = (prediction_log, prediction_jobs, prediction_job_results)
+# The latest live-monitoring figures (written by the Dagster ``live_monitoring`` asset, read by the
+# API's Prometheus collector): one row per gauge sample, replaced as a whole on every run.
+live_monitoring = Table(
+    "live_monitoring",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("dagster_run_id", String(64)),
+    Column("metric", String(64), nullable=False),
+    Column("labels", JSON, nullable=False),
+    Column("value", Float, nullable=False),
+)
+
+SERVING_TABLES = (prediction_log, prediction_jobs, prediction_job_results, live_monitoring)
 
 
 def _now() -> dt.datetime:
@@ -148,6 +163,36 @@ def _now() -> dt.datetime:
 def create_serving_schema(engine: Engine) -> None:
     """Create the serving tables and the warehouse tables they read, if missing."""
     metadata.create_all(engine, checkfirst=True)
+    add_missing_columns(engine)
+
+
+# Columns added to existing tables after their first release: (table, column, SQL type). There are
+# no migrations yet; ``create_all`` never alters an existing table, so these are added here.
+_ADDED_COLUMNS = (("prediction_log", "features", {"postgresql": "JSON", "sqlite": "JSON"}),)
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """``ALTER TABLE ... ADD COLUMN`` for every column of :data:`_ADDED_COLUMNS` a table lacks.
+
+    A warehouse created before the column existed keeps working; returns the columns added.
+    """
+    from sqlalchemy import inspect, text
+
+    added = []
+    dialect = engine.dialect.name
+    with engine.begin() as conn:
+        inspector = inspect(conn)
+        for table, column, types in _ADDED_COLUMNS:
+            if not inspector.has_table(table):
+                continue
+            if column in {c["name"] for c in inspector.get_columns(table)}:
+                continue
+            # DDL takes no bound parameters: the names come from _ADDED_COLUMNS and are quoted.
+            quote = conn.dialect.identifier_preparer.quote
+            ddl = f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)} {types.get(dialect, 'TEXT')}"
+            conn.execute(text(ddl))
+            added.append(f"{table}.{column}")
+    return added
 
 
 def _insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: list[str]):
@@ -191,6 +236,49 @@ def read_prediction_log(engine: Engine, limit: int = 100) -> list[dict[str, Any]
     q = select(prediction_log).order_by(prediction_log.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def read_prediction_log_rows(
+    engine: Engine, *, columns: Sequence[str] | None = None, min_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Prediction-log rows (all, or those with ``id >= min_id``), oldest first, as dicts."""
+    cols = [prediction_log.c[c] for c in columns] if columns else list(prediction_log.c)
+    q = select(*cols).order_by(prediction_log.c.id)
+    if min_id is not None:
+        q = q.where(prediction_log.c.id >= min_id)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def max_prediction_log_id(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(prediction_log.c.id), 0))).scalar_one())
+
+
+# ----------------------------------------------------------------------------- live monitoring
+
+
+def replace_live_monitoring(engine: Engine, rows: Sequence[dict[str, Any]], run_id: str | None = None) -> int:
+    """Replace every live-monitoring figure in one transaction (rows: metric, labels, value)."""
+    now = _now()
+    records = [{"computed_at": now, "dagster_run_id": run_id, "metric": r["metric"],
+                "labels": dict(r["labels"]), "value": float(r["value"])} for r in rows]
+    with engine.begin() as conn:
+        conn.execute(live_monitoring.delete())
+        if records:
+            conn.execute(live_monitoring.insert(), records)
+    return len(records)
+
+
+def read_live_monitoring(engine: Engine) -> list[dict[str, Any]]:
+    """The latest live-monitoring figures: metric, labels (dict), value, computed_at."""
+    q = select(live_monitoring.c.metric, live_monitoring.c.labels, live_monitoring.c.value,
+               live_monitoring.c.computed_at).order_by(live_monitoring.c.id)
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(q).mappings()]
+    for r in rows:
+        r["labels"] = _decode_json(r["labels"])
+    return rows
 
 
 # ------------------------------------------------------------------------------------- jobs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -180,3 +181,21 @@ def test_cli_bulk_run_isolates_a_bad_partition(mirror, tmp_path, pg_url):
     lake = Lake(tmp_path / "data")
     assert lake.has_table("match_features", "E0", "2021-22")
     assert not lake.has_table("matches", "E0", "2022-23")
+
+
+def test_weekly_schedule_requests_one_run_over_every_league_of_the_current_season():
+    from soccer_assets.assets.ingestion import PARTITIONS
+    from soccer_assets.jobs import weekly_current_season
+
+    leagues = list(PARTITIONS.get_partitions_def_for_dimension("league").get_partition_keys())
+    ctx = dg.build_schedule_context(scheduled_execution_time=datetime.datetime(2023, 11, 14, 6, 0))
+    request = weekly_current_season(ctx)
+    assert isinstance(request, dg.RunRequest)
+    keys = PARTITIONS.get_partition_keys_in_range(dg.PartitionKeyRange(
+        request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]
+    ))
+    assert sorted(keys) == sorted(f"{lg}|2023-24" for lg in leagues)
+    # Before the configured seasons: nothing to refresh, and the schedule says why.
+    ctx = dg.build_schedule_context(scheduled_execution_time=datetime.datetime(2005, 11, 15, 6, 0))
+    skipped = weekly_current_season(ctx)
+    assert isinstance(skipped, dg.SkipReason) and "2005-06" in str(skipped.skip_message)
