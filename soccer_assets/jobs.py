@@ -73,5 +73,6 @@ def weekly_current_season(context: dg.ScheduleEvaluationContext) -> dg.RunReques
         tags={
             "dagster/asset_partition_range_start": partition_key(leagues[0], season),
             "dagster/asset_partition_range_end": partition_key(leagues[-1], season),
+            "soccer/league": leagues[0] if len(leagues) == 1 else "multi",
         },
     )

@@ -86,6 +86,17 @@ def _run(
     return StepOutcome(key, result.success, error=error), result
 
 
+# Production limits runs per value of this tag (deploy/k8s/overlays/production): a league's seasons
+# build on each other's ratings, so two runs must not write the same league at once.
+LEAGUE_TAG = "soccer/league"
+
+
+def league_tag(keys: list[str]) -> str:
+    """The league of a run's partitions, or ``multi`` for a run over several leagues."""
+    leagues = {split_partition_key(k)[0] for k in keys}
+    return leagues.pop() if len(leagues) == 1 else "multi"
+
+
 def partition_blocks(keys: list[str], leagues: list[str], seasons: list[str]) -> list[list[str]]:
     """Cover ``keys`` with blocks that one Dagster run can take: consecutive leagues × consecutive seasons.
 
@@ -160,7 +171,8 @@ def ingest_partitions(
             retry.append(chunk[0])
             continue
         tags = {"dagster/asset_partition_range_start": chunk[0],
-                "dagster/asset_partition_range_end": chunk[-1]}
+                "dagster/asset_partition_range_end": chunk[-1],
+                LEAGUE_TAG: league_tag(chunk)}
         outcome, result = _run(job, instance, f"{chunk[0]}..{chunk[-1]}", None, tags=tags)
         if not outcome.success:
             retry.extend(chunk)
@@ -168,7 +180,7 @@ def ingest_partitions(
         rows = _rows_by_partition(result)
         outcomes += [StepOutcome(k, True, rows=rows.get(k)) for k in chunk]
     for key in sorted(retry, key=lambda k: split_partition_key(k)[::-1]):
-        outcome, result = _run(job, instance, key, key)
+        outcome, result = _run(job, instance, key, key, tags={LEAGUE_TAG: league_tag([key])})
         if outcome.success:
             outcome.rows = _rows_by_partition(result).get(key)
         outcomes.append(outcome)

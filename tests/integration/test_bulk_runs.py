@@ -14,7 +14,7 @@ import pytest
 from soccer_assets.assets.features import match_features
 from soccer_assets.assets.ingestion import matches, raw_match_files
 from soccer_assets.io_managers import PartitionOutputError, frames_by_partition
-from soccer_assets.runner import partition_blocks
+from soccer_assets.runner import league_tag, partition_blocks
 from soccer_assets.warehouse.lake import Lake
 from soccer_assets.warehouse.store import Warehouse
 from tests.support.mirror import Mirror
@@ -139,6 +139,11 @@ def test_partition_blocks_are_rectangles_in_the_definition_order():
         partition_blocks(["I1|2023-24"], leagues, seasons)
 
 
+def test_league_tag_names_one_league_or_says_multi():
+    assert league_tag(["E0|2021-22", "E0|2022-23"]) == "E0"
+    assert league_tag(["E0|2021-22", "SP1|2021-22"]) == "multi"
+
+
 def test_io_manager_refuses_outputs_that_do_not_match_the_run():
     df = pd.DataFrame({"x": [1]})
     assert frames_by_partition(df, ["E0|2023-24"]) == {"E0|2023-24": df}
@@ -178,6 +183,12 @@ def test_cli_bulk_run_isolates_a_bad_partition(mirror, tmp_path, pg_url):
     assert ("E0", "2023-24", "FAILED") in lines  # its ratings would skip the missing season
     assert "is not a valid season file" in out
     assert "missing between" in out
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="league_season_pipeline"))
+    # The bulk run plus one run per partition of the fallback, all tagged for the per-league limit.
+    assert len(runs) == 1 + len(SEASONS)
+    assert {r.tags.get("soccer/league") for r in runs} == {"E0"}
+    assert sum("dagster/asset_partition_range_start" in r.tags for r in runs) == 1
     lake = Lake(tmp_path / "data")
     assert lake.has_table("match_features", "E0", "2021-22")
     assert not lake.has_table("matches", "E0", "2022-23")
@@ -195,6 +206,7 @@ def test_weekly_schedule_requests_one_run_over_every_league_of_the_current_seaso
         request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]
     ))
     assert sorted(keys) == sorted(f"{lg}|2023-24" for lg in leagues)
+    assert request.tags["soccer/league"] == ("multi" if len(leagues) > 1 else leagues[0])
     # Before the configured seasons: nothing to refresh, and the schedule says why.
     ctx = dg.build_schedule_context(scheduled_execution_time=datetime.datetime(2005, 11, 15, 6, 0))
     skipped = weekly_current_season(ctx)
