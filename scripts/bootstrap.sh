@@ -8,3 +8,5 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$HOME/.local/bin:$PATH"
 fi
 uv sync --frozen --quiet
+# DVC in its own tool environment (.tools/dvc, hash-locked tools/dvc/requirements.txt): scripts/dvc.sh.
+bash scripts/dvc.sh --install-only

@@ -174,6 +174,7 @@ def trained_model(
                 "git_commit": git_commit(),
                 "inputs_sha256": _inputs_digest(versions),
                 **model_store.feature_params_tags(),
+                **mlflow_store.run_tags(),
             })
             mlflow.log_params({f"train.{k}": v for k, v in bt.model.params.items() if k != "xgb"})
             mlflow.log_params({"seed": config.seed, "best_iteration": bt.model.best_iteration,
@@ -336,6 +337,7 @@ def champion_model(
                 "variant": variant, "trained_through": holdout, "git_commit": git_commit(),
                 "inputs_sha256": _inputs_digest(versions),
                 **model_store.feature_params_tags(),
+                **mlflow_store.run_tags(),
             })
             mlflow.log_params({"seed": config.seed, "best_iteration": final.best_iteration,
                                "gate_seasons": ",".join(gate_seasons),
