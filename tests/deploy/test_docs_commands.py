@@ -98,7 +98,10 @@ def test_every_bash_block_is_runnable_or_says_why_not() -> None:
             if b.info.split()[:1] != ["bash"] or b.runnable:
                 continue
             said = b.code.lstrip().lower().startswith("# not executed") or "not executed" in b.before.lower()
-            if path.name != "README.md" and not said:
+            if path.name == "README.md" and b.line == 3:
+                # README's opening block: the text right after it says which test runs what.
+                said = "not executed" in path.read_text().split("```", 2)[2][:1000].lower()
+            if not said:
                 silent.append(f"{path.relative_to(REPO)}:{b.line}")
     assert not silent, f"bash blocks neither runnable nor marked as not executed: {silent}"
     runnable = [b for p in DOC_FILES for b in blocks(p) if b.runnable]
