@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -49,14 +50,26 @@ def _drop_db(name: str) -> None:
     admin.dispose()
 
 
+def db_url(name: str) -> str:
+    """URL of database ``name`` on the test server (same user and host as ``PG_ADMIN_URL``)."""
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextlib.contextmanager
+def fresh_db_url(prefix: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database named ``<prefix>_<random>``; dropped on exit."""
+    name = _create_db(prefix)
+    try:
+        yield db_url(name)
+    finally:
+        _drop_db(name)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
-    name = _create_db("soccer_test")
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        _drop_db(name)
+    with fresh_db_url("soccer_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@ one live serving stack shared by the package (one API start)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,8 +15,7 @@ from tests.conftest import _drop_db
 from tests.deploy import kustomize
 from tests.deploy.roles import role_options
 from tests.deploy.stack import LiveStack, start_stack
-from tests.serving.conftest import _MLFLOW
-from tests.serving.support import MLFLOW_TEST_ENV, launch_mlflow_server
+from tests.serving.conftest import _MLFLOW, ensure_mlflow_server, stop_mlflow_server
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -47,20 +43,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     """Boot the serving tests' MLflow server at collection when a live-stack test is selected (it
     takes tens of seconds; the offline deployment tests run meanwhile). Shared with tests/serving:
     whichever conftest sees it first starts it, once."""
-    if _MLFLOW or not any("live_stack" in getattr(i, "fixturenames", ()) for i in items):
-        return
-    for k, v in MLFLOW_TEST_ENV.items():
-        os.environ.setdefault(k, v)
-    workdir = Path(tempfile.mkdtemp(prefix="soccer-mlflow-"))
-    svc, uri = launch_mlflow_server(workdir)
-    _MLFLOW.update(service=svc, uri=uri, workdir=workdir)
+    ensure_mlflow_server(items, "live_stack")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    svc = _MLFLOW.pop("service", None)
-    if svc is not None:
-        svc.stop()
-        shutil.rmtree(_MLFLOW["workdir"], ignore_errors=True)
+    stop_mlflow_server()
 
 
 @pytest.fixture(scope="package")

@@ -1,8 +1,8 @@
 """Fixtures of the reliability suite (``tests/reliability``), runnable on its own.
 
 Reuses the serving suite's fixtures (one MLflow server per session, a private Redis namespace, the
-real E0 data) and helpers (``tests/serving/support.py``: ``Stack``, model registration), creates
-throw-away PostgreSQL databases, and starts one API + worker stack for the session whose
+real E0 data) and helpers (``tests/serving/support.py``: ``boot_stack``, ``offline_api_settings``),
+creates throw-away PostgreSQL databases, and starts one API + worker stack for the session whose
 configuration carries secrets (an API key, a password in the warehouse URL) so that the tests can
 look for them in logs and ``/metrics``.
 """
@@ -10,8 +10,8 @@ look for them in logs and ``/metrics``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,22 +21,18 @@ import xgboost as xgb
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
-from soccer_assets.features.build import select_open_odds
 from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES
 from soccer_assets.warehouse import serving as wh
 from soccer_assets.warehouse.store import Warehouse
-from soccer_serving.app import create_app
-from soccer_serving.settings import ServingSettings
-from tests.conftest import PG_ADMIN_URL, _create_db, _drop_db
+from tests.conftest import fresh_db_url
 from tests.serving import conftest as serving_conftest
-from tests.serving.conftest import REDIS_URL
+from tests.serving import support as serving_support
+from tests.serving.support import BODY_LIMIT as BODY_LIMIT  # the body limit of api_settings
 from tests.serving.support import (
-    MLFLOW_TEST_ENV,
     Stack,
-    free_port,
+    boot_stack,
     labels,
-    match_item,
-    register_model,
+    offline_api_settings,
     small_booster,
     write_team_state,
 )
@@ -126,11 +122,8 @@ def rel_boosters(e0_features: pd.DataFrame, e0_matches: pd.DataFrame) -> dict[st
 @pytest.fixture(scope="session")
 def stack_db_url() -> Iterator[str]:
     """The stack's PostgreSQL database (session-wide: every stack test module shares one stack)."""
-    name = _create_db("soccer_reliability")
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        _drop_db(name)
+    with fresh_db_url("soccer_reliability") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -139,105 +132,45 @@ def stack(stack_db_url: str, mlflow_uri: str, redis_namespace: str, e0_matches: 
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """API (uvicorn) + one Dramatiq worker as subprocesses on PostgreSQL, Redis and MLflow, shared
     by the queue, model, load and security tests (booting it costs tens of seconds)."""
-    log_dir = tmp_path_factory.mktemp("reliability-logs")
-    env = {
-        **MLFLOW_TEST_ENV,
-        "SOCCER_WAREHOUSE_URL": with_password(stack_db_url, DB_PASSWORD),
-        "SOCCER_MLFLOW_TRACKING_URI": mlflow_uri,
-        "SOCCER_MODEL_NAME_RATINGS": RATINGS,
-        "SOCCER_MODEL_NAME_MARKET": MARKET,
-        "SOCCER_REDIS_URL": REDIS_URL,
-        "SOCCER_BROKER_NAMESPACE": f"{redis_namespace}-rel",
-        "SOCCER_JOB_QUEUE": "rel-jobs",
-        "SOCCER_API_KEYS": f"another-rel-key,{API_KEY}",
-        "SOCCER_REGISTRY_POLL_SECONDS": "0.5",
-        "SOCCER_STARTUP_LOAD_TIMEOUT_SECONDS": "0",
-        "SOCCER_TEAM_STATE_TTL_SECONDS": "1",
-        "SOCCER_JOB_MAX_RETRIES": str(MAX_RETRIES),
-        "SOCCER_JOB_MIN_BACKOFF_MS": "200",
-        "SOCCER_JOB_MAX_BACKOFF_MS": "400",
-        "SOCCER_JOB_ITEM_DELAY_SECONDS": "0.03",
-        "SOCCER_JOB_CHUNK_SIZE": "5",
-        "SOCCER_BROKER_HEARTBEAT_TIMEOUT_MS": "2000",
-        "SOCCER_BROKER_MAINTENANCE_CHANCE": "1000000",
-        "PYTHONUNBUFFERED": "1",
-    }
-    w = Warehouse(stack_db_url)
-    wh.create_serving_schema(w.engine)
-    write_team_state(w, "E0", e0_matches, E0_AS_OF)
-    feats = e0_features
-    register_model(mlflow_uri, RATINGS, rel_boosters["ratings"], feats[RATING_FEATURES].head(50))
-    register_model(mlflow_uri, MARKET, rel_boosters["market"], feats[ALL_FEATURES].head(50))
-
-    st = Stack(api_url=f"http://127.0.0.1:{free_port()}", env=env, log_dir=log_dir, warehouse=w,
-               mlflow_uri=mlflow_uri, api=None, headers=HEADERS)  # type: ignore[arg-type]
-    st.start_api()
-    st.start_worker()
-    try:
-        st.api.wait_http(f"{st.api_url}/ready", timeout=240)
-        ms = e0_matches.sort_values("kickoff", kind="stable").reset_index(drop=True)
-        odds = select_open_odds(ms)
-        later = ms.index[(ms["season"] == "2023-24") & (ms["date"].dt.date >= E0_AS_OF)]
-        st.matches = [match_item(ms.loc[i], odds[i] if k % 2 else None) for k, i in enumerate(later)]
+    with boot_stack(
+        warehouse_url=stack_db_url, mlflow_uri=mlflow_uri,
+        log_dir=tmp_path_factory.mktemp("reliability-logs"), namespace=f"{redis_namespace}-rel",
+        job_queue="rel-jobs", api_keys=("another-rel-key", API_KEY), headers=HEADERS,
+        models={"ratings": (RATINGS, rel_boosters["ratings"]), "market": (MARKET, rel_boosters["market"])},
+        e0_matches=e0_matches, e0_features=e0_features, as_of=E0_AS_OF, max_retries=MAX_RETRIES,
+        # The processes see the URL with its password (the secret the security tests look for).
+        env={"SOCCER_WAREHOUSE_URL": with_password(stack_db_url, DB_PASSWORD)},
+    ) as st:
         yield st
-    finally:
-        st.api.stop()
-        for wk in st.workers:
-            wk.stop()
-        w.dispose()
 
 
 # ------------------------------------------------------------------- an in-process API (no model)
 
 API_KEYS = ("first-key-0123", "second-key-4567")
-BODY_LIMIT = 16384
 AS_OF = dt.date(2023, 8, 11)  # first match day of 2023-24: the state holds 2012-13 … 2022-23
 MATCH = {"league": "E0", "home_team": "Arsenal", "away_team": "Nott'm Forest", "kickoff": "2023-08-12"}
 
-
-def api_settings(pg_url: str, ns: str, **over: object) -> ServingSettings:
-    """Settings of an in-process API whose registry URI points at a closed port."""
-    base: dict[str, object] = {
-        "warehouse_url": pg_url,
-        "mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}",  # nothing listens there
-        "redis_url": REDIS_URL,
-        "broker_namespace": ns,
-        "job_queue": "rel-unit-jobs",
-        "api_keys": ",".join(API_KEYS),
-        "max_body_bytes": BODY_LIMIT,
-        "startup_load_timeout_seconds": 0,
-        "registry_poll_seconds": 3600,
-        "mlflow_request_max_retries": 0,
-        "mlflow_request_timeout_seconds": 2,
-        "team_state_ttl_seconds": 0,
-    }
-    base.update(over)
-    return ServingSettings(**base)
+# Settings of an in-process API whose registry URI points at a closed port (the body limit is
+# BODY_LIMIT); keyword arguments override any setting.
+api_settings = functools.partial(offline_api_settings, job_queue="rel-unit-jobs", api_keys=API_KEYS)
 
 
 @pytest.fixture(scope="session")
 def api_db_url(e0_matches: pd.DataFrame) -> Iterator[str]:
     """A database with the serving schema and the E0 team state as of AS_OF."""
-    name = _create_db("soccer_rel_api")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    w = Warehouse(url)
-    try:
-        wh.create_serving_schema(w.engine)
-        write_team_state(w, "E0", e0_matches, AS_OF)
-        w.dispose()
-        yield url
-    finally:
-        w.dispose()
-        _drop_db(name)
+    with fresh_db_url("soccer_rel_api") as url:
+        w = Warehouse(url)
+        try:
+            wh.create_serving_schema(w.engine)
+            write_team_state(w, "E0", e0_matches, AS_OF)
+            w.dispose()
+            yield url
+        finally:
+            w.dispose()
 
 
 @pytest.fixture(scope="session")
 def offline_client(api_db_url: str, redis_namespace: str) -> Iterator[TestClient]:
     """The app in-process (lifespan included) with the registry unreachable: no model loaded."""
-    app = create_app(api_settings(api_db_url, redis_namespace))
-    with TestClient(app, raise_server_exceptions=False) as c:
-        state = app.state.serving
-        deadline = time.monotonic() + 120
-        while state.models.status["ratings"].last_check is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+    with serving_support.offline_client(api_settings(api_db_url, redis_namespace)) as c:
         yield c

@@ -17,9 +17,10 @@ import pytest
 import redis
 import xgboost as xgb
 
-from tests.conftest import PG_ADMIN_URL, _create_db, _drop_db
+from tests.conftest import fresh_db_url
 from tests.serving.support import (
     MLFLOW_TEST_ENV,
+    REDIS_URL,
     Service,
     labels,
     launch_mlflow_server,
@@ -27,7 +28,6 @@ from tests.serving.support import (
     small_booster,
 )
 
-REDIS_URL = os.environ.get("SOCCER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_SEASON = "2023-24"
 
 
@@ -50,23 +50,20 @@ def redis_namespace() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def pg_module_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test module (dropped afterwards)."""
-    name = _create_db("soccer_serving")
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        _drop_db(name)
+    with fresh_db_url("soccer_serving") as url:
+        yield url
 
 
 _MLFLOW: dict[str, Any] = {}
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
-    """Boot the MLflow server as soon as collection shows a test needs it.
+def ensure_mlflow_server(items: list[pytest.Item], fixture: str) -> None:
+    """Launch the session's shared MLflow server (``_MLFLOW``) when a collected test uses ``fixture``.
 
-    It takes tens of seconds to start (two MLflow imports and the schema migrations); booting it
-    in the background lets the tests that come first run meanwhile."""
-    if _MLFLOW or not any("mlflow_uri" in getattr(i, "fixturenames", ()) for i in items):
+    It takes tens of seconds to start (two MLflow imports and the schema migrations); launching it
+    at collection, without waiting, lets the tests that come first run meanwhile. Idempotent: every
+    package whose conftest calls this shares the one server."""
+    if _MLFLOW or not any(fixture in getattr(i, "fixturenames", ()) for i in items):
         return
     for k, v in MLFLOW_TEST_ENV.items():
         os.environ.setdefault(k, v)
@@ -75,11 +72,22 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     _MLFLOW.update(service=svc, uri=uri, workdir=workdir)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+def stop_mlflow_server() -> None:
+    """Stop the shared MLflow server if it was launched (idempotent) and delete its files."""
     svc = _MLFLOW.pop("service", None)
     if svc is not None:
         svc.stop()
         shutil.rmtree(_MLFLOW["workdir"], ignore_errors=True)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    """Boot the MLflow server as soon as collection shows a test needs it."""
+    ensure_mlflow_server(items, "mlflow_uri")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    stop_mlflow_server()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ football-data files and registered the way the training pipeline does (see the m
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,22 @@ import httpx
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from fastapi.testclient import TestClient
 
+from soccer_assets.features.build import select_open_odds
 from soccer_assets.features.params import FeatureParams
-from soccer_assets.features.state import build_team_states
+from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES, build_team_states
 from soccer_assets.modeling.metrics import outcome_index
 from soccer_assets.partitions import code_to_season
 from soccer_assets.sources.parser import parse_season_csv
+from soccer_assets.warehouse import serving as wh
 from soccer_assets.warehouse.store import Warehouse
+from soccer_serving.app import create_app
 from soccer_serving.registry import feature_params_hash
+from soccer_serving.settings import ServingSettings
 
 REPO = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("SOCCER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # Quiet, fast model logging: no uv export / lock-file capture for every logged test model.
 MLFLOW_TEST_ENV = {
@@ -194,6 +201,111 @@ class Stack:
             time.sleep(0.1)
         logs = "\n".join(w.log_tail(30) for w in self.workers)
         raise AssertionError(f"job {job_id} not {statuses} after {timeout}s: {j}\n{logs}")
+
+
+@contextlib.contextmanager
+def boot_stack(*, warehouse_url: str, mlflow_uri: str, log_dir: Path, namespace: str, job_queue: str,
+               api_keys: Sequence[str], headers: dict[str, str],
+               models: Mapping[str, tuple[str, xgb.Booster]], e0_matches: pd.DataFrame,
+               e0_features: pd.DataFrame, as_of: dt.date,
+               team_states: Sequence[tuple[str, pd.DataFrame, dt.date]] = (), max_retries: int = 2,
+               env: Mapping[str, str] | None = None) -> Iterator[Stack]:
+    """API (uvicorn) + one Dramatiq worker as subprocesses on PostgreSQL, Redis and MLflow, ready.
+
+    ``warehouse_url`` gets the serving schema and the E0 team state as of ``as_of`` (plus each
+    ``(league, matches, as_of)`` of ``team_states``); ``models`` maps the variants ``ratings`` and
+    ``market`` to (registered name, booster), registered as champions. ``env`` adds or overrides
+    variables of the processes. ``Stack.matches`` holds the E0 2023-24 matches from ``as_of`` on
+    (every other one with its opening odds). Everything is stopped on exit."""
+    full_env = {
+        **MLFLOW_TEST_ENV,
+        "SOCCER_WAREHOUSE_URL": warehouse_url,
+        "SOCCER_MLFLOW_TRACKING_URI": mlflow_uri,
+        "SOCCER_MODEL_NAME_RATINGS": models["ratings"][0],
+        "SOCCER_MODEL_NAME_MARKET": models["market"][0],
+        "SOCCER_REDIS_URL": REDIS_URL,
+        "SOCCER_BROKER_NAMESPACE": namespace,
+        "SOCCER_JOB_QUEUE": job_queue,
+        "SOCCER_API_KEYS": ",".join(api_keys),
+        # Short polls, backoffs and heartbeats so that swaps, retries and redeliveries show in seconds.
+        "SOCCER_REGISTRY_POLL_SECONDS": "0.5",
+        "SOCCER_STARTUP_LOAD_TIMEOUT_SECONDS": "0",
+        "SOCCER_TEAM_STATE_TTL_SECONDS": "1",
+        "SOCCER_JOB_MAX_RETRIES": str(max_retries),
+        "SOCCER_JOB_MIN_BACKOFF_MS": "200",
+        "SOCCER_JOB_MAX_BACKOFF_MS": "400",
+        "SOCCER_JOB_ITEM_DELAY_SECONDS": "0.03",
+        "SOCCER_JOB_CHUNK_SIZE": "5",
+        "SOCCER_BROKER_HEARTBEAT_TIMEOUT_MS": "2000",
+        "SOCCER_BROKER_MAINTENANCE_CHANCE": "1000000",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    w = Warehouse(warehouse_url)
+    wh.create_serving_schema(w.engine)
+    for league, matches, state_as_of in [("E0", e0_matches, as_of), *team_states]:
+        write_team_state(w, league, matches, state_as_of)
+    columns = {"ratings": RATING_FEATURES, "market": ALL_FEATURES}
+    for variant, (name, booster) in models.items():
+        register_model(mlflow_uri, name, booster, e0_features[columns[variant]].head(50))
+
+    st = Stack(api_url=f"http://127.0.0.1:{free_port()}", env=full_env, log_dir=log_dir, warehouse=w,
+               mlflow_uri=mlflow_uri, api=None, headers=headers)  # type: ignore[arg-type]
+    # Boot API and worker side by side (each imports pandas/xgboost/MLflow).
+    st.start_api()
+    st.start_worker()
+    try:
+        st.api.wait_http(f"{st.api_url}/ready", timeout=240)
+        ms = e0_matches.sort_values("kickoff", kind="stable").reset_index(drop=True)
+        odds = select_open_odds(ms)
+        later = ms.index[(ms["season"] == "2023-24") & (ms["date"].dt.date >= as_of)]
+        st.matches = [match_item(ms.loc[i], odds[i] if k % 2 else None) for k, i in enumerate(later)]
+        yield st
+    finally:
+        st.api.stop()
+        for wk in st.workers:
+            wk.stop()
+        w.dispose()
+
+
+# ------------------------------------------------------------------- an in-process API (no model)
+
+BODY_LIMIT = 16384
+
+
+def offline_api_settings(pg_url: str, ns: str, *, job_queue: str, api_keys: Sequence[str],
+                         **over: object) -> ServingSettings:
+    """Settings of an in-process API whose registry URI points at a closed port (the "registry
+    unreachable" case); ``over`` replaces any setting."""
+    base: dict[str, object] = {
+        "warehouse_url": pg_url,
+        "mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        "redis_url": REDIS_URL,
+        "broker_namespace": ns,
+        "job_queue": job_queue,
+        "api_keys": ",".join(api_keys),
+        "max_body_bytes": BODY_LIMIT,
+        "startup_load_timeout_seconds": 0,
+        "registry_poll_seconds": 3600,
+        "mlflow_request_max_retries": 0,
+        "mlflow_request_timeout_seconds": 2,
+        "team_state_ttl_seconds": 0,
+    }
+    base.update(over)
+    return ServingSettings(**base)
+
+
+@contextlib.contextmanager
+def offline_client(settings: ServingSettings) -> Iterator[TestClient]:
+    """The app in-process (lifespan included) once its first (failing) registry check is done: the
+    "registry unreachable" state, no model loaded."""
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        state = app.state.serving
+        deadline = time.monotonic() + 120
+        while state.models.status["ratings"].last_check is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield c
 
 
 def match_item(row: pd.Series, odds: np.ndarray | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ real Redis. Its registry URI points at a closed port: the "registry unreachable 
 from __future__ import annotations
 
 import datetime as dt
-import time
+import functools
 from collections.abc import Iterator
 
 import pandas as pd
@@ -20,34 +20,15 @@ from sqlalchemy import text
 from soccer_assets.warehouse import serving as wh
 from soccer_assets.warehouse.store import Warehouse
 from soccer_serving.app import create_app
-from soccer_serving.settings import ServingSettings
-from tests.serving.conftest import REDIS_URL
-from tests.serving.support import free_port, load_league, write_team_state
+from tests.serving.support import load_league, offline_api_settings, offline_client, write_team_state
 
 pytestmark = pytest.mark.integration
 
 KEYS = ("first-key-0123", "second-key-4567")
 AS_OF = dt.date(2023, 8, 11)  # first match day of 2023-24: the state holds 2012-13 … 2022-23
-BODY_LIMIT = 16384
 
-
-def _settings(pg_url: str, ns: str, **over: object) -> ServingSettings:
-    base: dict[str, object] = {
-        "warehouse_url": pg_url,
-        "mlflow_tracking_uri": f"http://127.0.0.1:{free_port()}",  # nothing listens there
-        "redis_url": REDIS_URL,
-        "broker_namespace": ns,
-        "job_queue": "unit-jobs",
-        "api_keys": ",".join(KEYS),
-        "max_body_bytes": BODY_LIMIT,
-        "startup_load_timeout_seconds": 0,
-        "registry_poll_seconds": 3600,
-        "mlflow_request_max_retries": 0,
-        "mlflow_request_timeout_seconds": 2,
-        "team_state_ttl_seconds": 0,
-    }
-    base.update(over)
-    return ServingSettings(**base)
+# Settings of the in-process API (registry at a closed port); keyword arguments override.
+_settings = functools.partial(offline_api_settings, job_queue="unit-jobs", api_keys=KEYS)
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +47,7 @@ def warehouse(pg_module_url: str, e0_matches: pd.DataFrame, shared_data) -> Iter
 
 @pytest.fixture(scope="module")
 def client(warehouse: Warehouse, pg_module_url: str, redis_namespace: str) -> Iterator[TestClient]:
-    app = create_app(_settings(pg_module_url, redis_namespace))
-    with TestClient(app, raise_server_exceptions=False) as c:
-        # Wait for the first (failing) registry check: the "registry unreachable" state.
-        state = app.state.serving
-        deadline = time.monotonic() + 120
-        while state.models.status["ratings"].last_check is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+    with offline_client(_settings(pg_module_url, redis_namespace)) as c:
         yield c
 
 

@@ -20,23 +20,17 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from soccer_assets.features.build import select_open_odds
 from soccer_assets.features.params import FeatureParams
-from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES
+from soccer_assets.features.state import RATING_FEATURES
 from soccer_assets.warehouse import serving as wh
-from soccer_assets.warehouse.store import Warehouse
-from tests.serving.conftest import REDIS_URL
 from tests.serving.support import (
-    MLFLOW_TEST_ENV,
     Stack,
+    boot_stack,
     data_root,
-    free_port,
     labels,
     load_league,
-    match_item,
     register_model,
     small_booster,
-    write_team_state,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -52,56 +46,16 @@ MAX_RETRIES = 2
 def stack(pg_module_url: str, mlflow_uri: str, redis_namespace: str, e0_matches: pd.DataFrame,
           e0_features: pd.DataFrame, ratings_booster: xgb.Booster, market_booster: xgb.Booster,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    log_dir = tmp_path_factory.mktemp("e2e-logs")
-    ns = f"{redis_namespace}-e2e"
-    env = {
-        **MLFLOW_TEST_ENV,
-        "SOCCER_WAREHOUSE_URL": pg_module_url,
-        "SOCCER_MLFLOW_TRACKING_URI": mlflow_uri,
-        "SOCCER_MODEL_NAME_RATINGS": "e2e-ratings",
-        "SOCCER_MODEL_NAME_MARKET": "e2e-market",
-        "SOCCER_REDIS_URL": REDIS_URL,
-        "SOCCER_BROKER_NAMESPACE": ns,
-        "SOCCER_JOB_QUEUE": "e2e-jobs",
-        "SOCCER_API_KEYS": f"another-key,{API_KEY}",
-        "SOCCER_REGISTRY_POLL_SECONDS": "0.5",
-        "SOCCER_STARTUP_LOAD_TIMEOUT_SECONDS": "0",
-        "SOCCER_TEAM_STATE_TTL_SECONDS": "1",
-        "SOCCER_JOB_MAX_RETRIES": str(MAX_RETRIES),
-        "SOCCER_JOB_MIN_BACKOFF_MS": "200",
-        "SOCCER_JOB_MAX_BACKOFF_MS": "400",
-        "SOCCER_JOB_ITEM_DELAY_SECONDS": "0.03",
-        "SOCCER_JOB_CHUNK_SIZE": "5",
-        "SOCCER_BROKER_HEARTBEAT_TIMEOUT_MS": "2000",
-        "SOCCER_BROKER_MAINTENANCE_CHANCE": "1000000",
-        "SOCCER_FIXTURES_URL": data_root().resolve().as_uri(),
-        "PYTHONUNBUFFERED": "1",
-    }
-    w = Warehouse(pg_module_url)
-    wh.create_serving_schema(w.engine)
-    write_team_state(w, "E0", e0_matches, E0_AS_OF)
-    write_team_state(w, "D1", load_league("D1"), D1_AS_OF)
-    feats = e0_features
-    register_model(mlflow_uri, "e2e-ratings", ratings_booster, feats[RATING_FEATURES].head(50))
-    register_model(mlflow_uri, "e2e-market", market_booster, feats[ALL_FEATURES].head(50))
-
-    st = Stack(api_url=f"http://127.0.0.1:{free_port()}", env=env, log_dir=log_dir, warehouse=w,
-               mlflow_uri=mlflow_uri, api=None, headers=HEADERS)  # type: ignore[arg-type]
-    # Boot API and worker side by side (each imports pandas/xgboost/MLflow).
-    st.start_api()
-    st.start_worker()
-    try:
-        st.api.wait_http(f"{st.api_url}/ready", timeout=240)
-        ms = e0_matches.sort_values("kickoff", kind="stable").reset_index(drop=True)
-        odds = select_open_odds(ms)
-        later = ms.index[(ms["season"] == "2023-24") & (ms["date"].dt.date >= E0_AS_OF)]
-        st.matches = [match_item(ms.loc[i], odds[i] if k % 2 else None) for k, i in enumerate(later)]
+    with boot_stack(
+        warehouse_url=pg_module_url, mlflow_uri=mlflow_uri, log_dir=tmp_path_factory.mktemp("e2e-logs"),
+        namespace=f"{redis_namespace}-e2e", job_queue="e2e-jobs", api_keys=("another-key", API_KEY),
+        headers=HEADERS, models={"ratings": ("e2e-ratings", ratings_booster),
+                                 "market": ("e2e-market", market_booster)},
+        e0_matches=e0_matches, e0_features=e0_features, as_of=E0_AS_OF,
+        team_states=[("D1", load_league("D1"), D1_AS_OF)], max_retries=MAX_RETRIES,
+        env={"SOCCER_FIXTURES_URL": data_root().resolve().as_uri()},
+    ) as st:
         yield st
-    finally:
-        st.api.stop()
-        for wk in st.workers:
-            wk.stop()
-        w.dispose()
 
 
 def test_job_over_http_completes_with_the_sync_numbers(stack: Stack) -> None:
