@@ -16,13 +16,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 
 from soccer_assets.modeling.metrics import N_OUTCOMES
 from soccer_assets.schema import odds_triplet
+
+if TYPE_CHECKING:  # scikit-learn costs ~0.7 s to import; every Dagster run process loads this module
+    from sklearn.linear_model import LogisticRegression
 
 DEFAULT_DEMARGIN = "shin"
 
@@ -91,6 +94,8 @@ class RatingLogit:
         self._median = float(np.median(finite)) if finite.size else 0.0
         std = float(np.std(finite)) if finite.size else 0.0
         self._scale = std if std > 0 else 1.0
+        from sklearn.linear_model import LogisticRegression
+
         self.model = LogisticRegression(C=self.C, max_iter=1000)
         self.model.fit(self._x(df), np.asarray(y, dtype=np.int64))
         if list(self.model.classes_) != [0, 1, 2]:

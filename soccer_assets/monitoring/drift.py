@@ -26,7 +26,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from soccer_assets.modeling.metrics import OUTCOME_LABELS
 
@@ -93,6 +92,8 @@ def ks_test(
     ref, rec = _finite(reference), _finite(recent)
     if ref.size == 0 or rec.size == 0:
         raise ValueError("both samples need at least one finite value")
+    from scipy import stats  # ~0.4 s to import; only the monitoring run needs it
+
     res = stats.ks_2samp(ref, rec)
     return float(res.statistic), float(res.pvalue)
 
