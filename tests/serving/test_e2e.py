@@ -12,6 +12,7 @@ SIGKILL mid-job, poison job) moved to ``tests/reliability/test_queue_faults.py``
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 API_KEY = "e2e-secret-key"
 HEADERS = {"X-API-Key": API_KEY}
+# Headers the HTTP server owns (RFC 9112 framing and hop-by-hop).
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection", "expect",
+                             "upgrade", "te", "trailer", "keep-alive"})
 E0_AS_OF = dt.date(2024, 1, 1)
 D1_AS_OF = dt.date(2022, 4, 22)  # the D1 rows of fixtures.csv are dated 22-24/04/2022
 MAX_RETRIES = 2
@@ -153,7 +157,7 @@ def test_moving_the_alias_swaps_the_model_without_restart(
 
 def test_openapi_contract_holds_under_fuzzing(stack: Stack) -> None:
     schemathesis = pytest.importorskip("schemathesis")
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, assume, given, settings
     from hypothesis.errors import Unsatisfiable
     from schemathesis.checks import not_a_server_error
     from schemathesis.generation import GenerationMode
@@ -170,9 +174,16 @@ def test_openapi_contract_holds_under_fuzzing(stack: Stack) -> None:
     def fuzz(operation: Any, mode: Any) -> None:
         mode_checks = [*checks, negative_data_rejection] if mode is GenerationMode.NEGATIVE else checks
 
-        @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        # derandomize: CI must see the examples a local run saw; a new random failure belongs in
+        # a fuzzing session, not in a merge gate.
+        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(generation_mode=mode))
         def run(case: Any) -> None:
+            # Negative mode invents arbitrary header names. One that is HTTP framing (a garbage
+            # Content-Length, say) is refused by uvicorn's protocol layer with a text/plain 400
+            # before the app sees the request, so it says nothing about the API's contract.
+            assume(not FRAMING_HEADERS & {name.lower() for name in case.headers or {}})
             case.call_and_validate(base_url=stack.api_url, headers=HEADERS, checks=mode_checks)
 
         try:
@@ -190,3 +201,16 @@ def test_openapi_contract_holds_under_fuzzing(stack: Stack) -> None:
     assert len(tested) >= 9, tested
     with stack.client() as c:
         assert c.get("/ready").status_code == 200
+
+
+def test_malformed_http_framing_is_refused_and_the_server_keeps_serving(stack: Stack) -> None:
+    """A request whose Content-Length is not a number never reaches the app: uvicorn answers 400
+    and closes that connection; the next request is served normally."""
+    host, port = stack.api_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /v1/model/reload HTTP/1.1\r\nHost: x\r\nContent-Length: Sl#D\r\n"
+                     b"X-API-Key: " + API_KEY.encode() + b"\r\n\r\n")
+        reply = sock.recv(4096).decode("latin-1")
+    assert reply.startswith("HTTP/1.1 400"), reply
+    with stack.client() as c:
+        assert c.get("/healthcheck").status_code == 200
