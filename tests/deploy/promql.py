@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import yaml
 
 # Words of PromQL that are not metric names when they are not followed by "(".
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
@@ -60,3 +64,53 @@ def exposed_names(families: Iterable[object]) -> dict[str, set[str]]:
         for s in fam.samples:  # type: ignore[attr-defined]
             out.setdefault(s.name, set()).update(s.labels)
     return out
+
+
+# Series the API exports only once the Dagster asset live_monitoring has written its figures: the
+# deployment stack never runs it, the monitoring replay (tests/monitoring/test_replay.py) does.
+LIVE_PREFIX = "soccer_live_"
+# Labels Prometheus attaches to every scraped series (not in the exposition).
+TARGET_LABELS = {"job", "instance", "namespace", "pod", "container", "service", "endpoint"}
+
+
+def monitored_expressions(repo: Path) -> list[tuple[str, str]]:
+    """(where, PromQL) of every query in the Grafana dashboard, the alert rules and the adapter rules."""
+    out = []
+    dash = json.loads((repo / "deploy" / "grafana" / "soccer-predict.json").read_text())
+    for panel in dash["panels"]:
+        out += [(f"panel {panel['title']!r}", t["expr"]) for t in panel["targets"]]
+    for var in dash["templating"]["list"]:
+        q = var.get("query")
+        if isinstance(q, dict):
+            m = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", q["query"])
+            assert m, q
+            out.append((f"variable {var['name']}", f"{m.group(1)}{{{m.group(2)}=~\".*\"}}"))
+    rules = yaml.safe_load((repo / "deploy" / "prometheus" / "alerts.yaml").read_text())
+    for group in rules["groups"]:
+        out += [(f"alert {r['alert']}", r["expr"]) for r in group["rules"]]
+    adapter = yaml.safe_load((repo / "deploy" / "prometheus" / "adapter-rules.yaml").read_text())
+    for r in adapter["rules"]["external"]:
+        out += [("adapter seriesQuery", r["seriesQuery"]), ("adapter metricsQuery", r["metricsQuery"])]
+    return out
+
+
+def used_names(exprs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Metric name -> where it is used."""
+    used: dict[str, list[str]] = {}
+    for where, expr in exprs:
+        names = metric_names(expr)
+        # The adapter's metricsQuery is a template over its seriesQuery's metric.
+        assert names or where == "adapter metricsQuery", f"{where}: no metric in {expr!r}"
+        for n in names:
+            used.setdefault(n, []).append(where)
+    return used
+
+
+def bad_label_matchers(exprs: Iterable[tuple[str, str]], scraped: Mapping[str, set[str]]) -> list[str]:
+    """Label matchers on an exported metric that name a label the metric does not have."""
+    bad = []
+    for where, expr in exprs:
+        for metric, label in label_matchers(expr):
+            if metric in scraped and label not in scraped[metric] | TARGET_LABELS:
+                bad.append(f"{where}: {metric} has no label {label!r} (has {sorted(scraped[metric])})")
+    return bad

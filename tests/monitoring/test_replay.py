@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -53,6 +54,13 @@ from soccer_assets.warehouse import serving as wh
 from soccer_assets.warehouse.lake import Lake
 from soccer_assets.warehouse.store import Warehouse
 from soccer_serving.registry import feature_params_hash
+from tests.deploy.promql import (
+    LIVE_PREFIX,
+    bad_label_matchers,
+    exposed_names,
+    monitored_expressions,
+    used_names,
+)
 from tests.serving.conftest import REDIS_URL
 from tests.serving.support import (
     MLFLOW_TEST_ENV,
@@ -64,6 +72,7 @@ from tests.serving.support import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+REPO = Path(__file__).resolve().parents[2]
 NAME = "monitor-ratings"
 SEASON = "2023-24"
 DEGRADED_MATCHES = 60
@@ -316,6 +325,26 @@ def test_metrics_endpoint_shows_the_live_figures(replay: Replay) -> None:
     assert checks[monitoring.RPS_CHECK] == 0.0
     assert "soccer_live_feature_psi" in families
     assert {s.labels["version"] for s in families["soccer_live_reference_rps"].samples} == {"1", "2"}
+
+
+def test_dashboard_and_alerts_use_the_exported_live_series(replay: Replay) -> None:
+    """The Grafana row and the alert rules over soccer_live_* name series, labels and check names
+    that the API exports once live_monitoring has run (the deployment stack never runs it)."""
+    families = list(text_string_to_metric_families(replay.final["metrics_text"]))
+    scraped = exposed_names(families)
+    exprs = [(w, e) for w, e in monitored_expressions(REPO) if LIVE_PREFIX in e]
+    used = used_names(exprs)
+    assert {"soccer_live_rps", "soccer_live_reference_rps", "soccer_live_market_rps",
+            "soccer_live_check_passed", "soccer_live_feature_psi", "soccer_live_prediction_share",
+            "soccer_live_logged_predictions", "soccer_live_computed_timestamp_seconds"} <= set(used)
+    missing = {n: w for n, w in used.items() if n not in scraped}
+    assert not missing, f"not exported after live_monitoring ran: {missing}"
+    assert not bad_label_matchers(exprs, scraped)
+    # The alerts select checks by name: those names are the asset's checks.
+    exported_checks = {s.labels["check"] for f in families if f.name == "soccer_live_check_passed"
+                       for s in f.samples}
+    named = {m for _, e in exprs for m in re.findall(r'check="([^"]+)"', e)}
+    assert named == exported_checks == {monitoring.RPS_CHECK, monitoring.DRIFT_CHECK}
 
 
 def test_live_monitoring_with_an_empty_log_passes(tmp_path: Path, pg_url: str, mlflow_uri: str) -> None:
