@@ -57,6 +57,10 @@ class MonitoringConfig(dg.Config):
     # Training distribution = match_features of this many seasons up to the champion's
     # ``trained_through`` season (the most recent training data).
     reference_seasons: int = 3
+    # Compare like with like: only reference rows whose value of this season-progress feature lies
+    # within the recent requests' range (season-progress and form features move within every
+    # season, so mid-season requests always differ from whole seasons). None: whole seasons.
+    season_stage_feature: str | None = "home_season_matches"
     # Market reference scored on the same matches (``modeling.baselines.MARKET_BASELINES``).
     market_baseline: str = "pinnacle_close"
     # Score the latest logged prediction per match and model version, not every repeat request.
@@ -139,6 +143,27 @@ def _recent_features(log_df: pd.DataFrame, window: int) -> tuple[pd.DataFrame, l
     names = list(feats.columns)
     feats.columns = [f"feature:{c}" for c in names]  # never clash with a log column
     return pd.concat([recent.drop(columns=["features"]), feats], axis=1), names
+
+
+def _same_stage(config: MonitoringConfig, recent: pd.DataFrame, reference: pd.DataFrame,
+                notes: list[str]) -> pd.DataFrame:
+    """The reference restricted to the recent requests' stage of the season, when that is possible."""
+    clock = config.season_stage_feature
+    if not clock:
+        notes.append("reference: whole seasons (season_stage_feature is off)")
+        return reference
+    column = f"feature:{clock}"
+    if clock not in reference.columns or column not in recent.columns or recent[column].isna().all():
+        notes.append(f"reference: whole seasons ({clock} is not in both the reference and the requests)")
+        return reference
+    aligned = drift.same_season_stage(reference, recent[column], clock)
+    lo, hi = recent[column].min(), recent[column].max()
+    if len(aligned) < config.min_drift_rows:
+        notes.append(f"reference: whole seasons (only {len(aligned)} rows with {clock} in [{lo:g}, {hi:g}])")
+        return reference
+    notes.append(f"reference: the {len(aligned)} of {len(reference)} rows with {clock} in [{lo:g}, {hi:g}], "
+                 "the recent requests' stage of the season")
+    return aligned
 
 
 def _drift(
@@ -274,6 +299,7 @@ def live_monitoring(
         if reference.empty:
             drift_notes.append("the lake holds no match_features for those seasons: drift not computed")
         else:
+            reference = _same_stage(config, recent, reference, drift_notes)
             feature_table, prediction_drift = _drift(mlflow_store, config, recent, feature_names,
                                                      reference, drift_notes)
     drift_passed, breaches = alerts.drift_verdict(feature_table, prediction_drift,

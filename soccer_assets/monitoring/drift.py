@@ -15,6 +15,10 @@ separately as missing shares.
 CDFs, with its p-value). With tens of thousands of reference rows the p-value flags even tiny
 shifts, so the alerts use PSI and the KS figures are reported next to it.
 
+**Same stage of the season**: :func:`same_season_stage` restricts the reference to the recent
+requests' range of a season-progress feature before any of the above, so that a window of
+mid-season requests is not judged against whole seasons.
+
 **Prediction drift**: the share of each predicted outcome (arg-max, ties to H then D) among recent
 predictions against the same model's predictions on its training rows, with the PSI of those three
 shares and the KS test of the home-win and away-win probabilities.
@@ -136,6 +140,26 @@ def feature_drift(
         row["judged"] = judged
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def same_season_stage(reference: pd.DataFrame, recent_clock: pd.Series | Sequence[float],
+                      clock: str) -> pd.DataFrame:
+    """The reference rows from the same stage of the season as the recent requests.
+
+    ``clock`` is a feature that counts the season's matches played so far (``home_season_matches``).
+    Kept are the reference rows whose clock lies within the range of the recent requests' clocks.
+    Season-progress and form features move within every season, so a window of recent requests
+    from weeks 20-25 differs from whole training seasons even when nothing has changed. Restricting
+    the reference to the same weeks compares like with like.
+    """
+    if clock not in reference.columns:
+        raise ValueError(f"the reference has no {clock!r} column")
+    rec = _finite(recent_clock)
+    if rec.size == 0:
+        raise ValueError(f"no recent request has a finite {clock!r}")
+    values = reference[clock].to_numpy(dtype=np.float64)
+    keep = (values >= rec.min()) & (values <= rec.max())
+    return reference.loc[keep]
 
 
 def outcome_counts(probs: np.ndarray) -> np.ndarray:

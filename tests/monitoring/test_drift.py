@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import norm
 
@@ -96,3 +97,31 @@ def test_prediction_drift_shares() -> None:
     expected = (0.4 - 0.6) * math.log(0.4 / 0.6) + (0.6 - 0.4) * math.log(0.6 / 0.4)
     assert swapped["share_psi"] == pytest.approx(expected, rel=1e-9)
     assert swapped["mean_recent"]["H"] == pytest.approx(ref[:, 2].mean())
+
+
+def test_same_season_stage_compares_like_with_like() -> None:
+    """A feature that only follows the season's clock: whole seasons against requests of matches
+    20-25 drift hugely; restricted to the same stage, the two distributions are identical (PSI 0)."""
+    clock = np.repeat(np.arange(38.0), 10)  # 38 match days, 10 rows each
+    reference = pd.DataFrame({"home_season_matches": clock, "points_so_far": clock * 1.4})
+    recent_clock = np.repeat(np.arange(20.0, 26.0), 3)
+    recent = pd.DataFrame({"home_season_matches": recent_clock, "points_so_far": recent_clock * 1.4})
+    whole = drift.feature_drift(reference, recent, ["points_so_far"]).iloc[0]
+    assert whole["psi"] > 1.0
+    aligned = drift.same_season_stage(reference, recent["home_season_matches"], "home_season_matches")
+    assert sorted(set(aligned["home_season_matches"])) == list(np.arange(20.0, 26.0))
+    assert len(aligned) == 60
+    same = drift.feature_drift(aligned, recent, ["points_so_far"]).iloc[0]
+    assert same["psi"] == pytest.approx(0.0, abs=1e-12)
+    assert same["ks_statistic"] == pytest.approx(0.0, abs=1e-12)
+    # A real shift is still seen at the same stage: every recent value 3 points higher.
+    shifted = recent.assign(points_so_far=recent["points_so_far"] + 3)
+    assert drift.feature_drift(aligned, shifted, ["points_so_far"]).iloc[0]["psi"] > 0.25
+
+
+def test_same_season_stage_refuses_what_it_cannot_align() -> None:
+    reference = pd.DataFrame({"home_season_matches": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="no 'away_season_matches' column"):
+        drift.same_season_stage(reference, [1.0], "away_season_matches")
+    with pytest.raises(ValueError, match="no recent request has a finite"):
+        drift.same_season_stage(reference, [np.nan], "home_season_matches")

@@ -287,6 +287,20 @@ def test_healthy_model_passes_and_the_sensor_requests_nothing(replay: Replay) ->
     assert g[("rps", window)] <= g[("reference_rps", None)] + CONFIG.rps_margin
 
 
+def test_drift_is_judged_at_the_same_stage_of_the_season(replay: Replay) -> None:
+    """Mid-replay, the reference is cut to the requests' stage of the season: the season clock itself
+    no longer drifts, while the real change of 2023-24 (more goals per match than the three
+    training seasons) still does."""
+    snap = replay.healthy
+    notes = snap["meta"]["drift_notes"].value
+    assert "the recent requests' stage of the season" in notes, notes
+    psi = {x["labels"]["feature"]: x["value"] for x in snap["gauges"] if x["metric"] == "feature_psi"}
+    assert psi["home_season_matches"] < 0.05 and psi["away_season_matches"] < 0.05
+    assert max(psi[f] for f in ("home_gf_ewm", "home_ga_ewm", "away_venue_ga_ewm")) > CONFIG.psi_threshold
+    check = snap["checks"][monitoring.DRIFT_CHECK]
+    assert not check.passed and "season_matches" not in check.description, check.description
+
+
 def test_degraded_model_fails_the_check_and_the_sensor_requests_retraining(replay: Replay) -> None:
     snap = replay.final
     rps_check = snap["checks"][monitoring.RPS_CHECK]
