@@ -147,23 +147,15 @@ def _recent_features(log_df: pd.DataFrame, window: int) -> tuple[pd.DataFrame, l
 
 def _same_stage(config: MonitoringConfig, recent: pd.DataFrame, reference: pd.DataFrame,
                 notes: list[str]) -> pd.DataFrame:
-    """The reference restricted to the recent requests' stage of the season, when that is possible."""
+    """The reference at the recent requests' stage of the season (``drift.stage_reference``)."""
     clock = config.season_stage_feature
     if not clock:
         notes.append("reference: whole seasons (season_stage_feature is off)")
         return reference
-    column = f"feature:{clock}"
-    if clock not in reference.columns or column not in recent.columns or recent[column].isna().all():
-        notes.append(f"reference: whole seasons ({clock} is not in both the reference and the requests)")
-        return reference
-    aligned = drift.same_season_stage(reference, recent[column], clock)
-    lo, hi = recent[column].min(), recent[column].max()
-    if len(aligned) < config.min_drift_rows:
-        notes.append(f"reference: whole seasons (only {len(aligned)} rows with {clock} in [{lo:g}, {hi:g}])")
-        return reference
-    notes.append(f"reference: the {len(aligned)} of {len(reference)} rows with {clock} in [{lo:g}, {hi:g}], "
-                 "the recent requests' stage of the season")
-    return aligned
+    reference, note = drift.stage_reference(reference, recent.get(f"feature:{clock}"), clock,
+                                            config.min_drift_rows)
+    notes.append(note)
+    return reference
 
 
 def _drift(

@@ -162,6 +162,24 @@ def same_season_stage(reference: pd.DataFrame, recent_clock: pd.Series | Sequenc
     return reference.loc[keep]
 
 
+def stage_reference(reference: pd.DataFrame, recent_clock: pd.Series | Sequence[float] | None,
+                    clock: str, min_rows: int) -> tuple[pd.DataFrame, str]:
+    """:func:`same_season_stage` where it can judge, whole seasons where it cannot, and which it was.
+
+    Whole seasons are kept, and the note says why, when the clock is missing from the reference or
+    from every request, or when fewer than ``min_rows`` reference rows are at the requests' stage.
+    """
+    rec = _finite(recent_clock) if recent_clock is not None else np.empty(0)
+    if clock not in reference.columns or rec.size == 0:
+        return reference, f"reference: whole seasons ({clock} is not in both the reference and the requests)"
+    aligned = same_season_stage(reference, rec, clock)
+    span = f"{clock} in [{rec.min():g}, {rec.max():g}]"
+    if len(aligned) < min_rows:
+        return reference, f"reference: whole seasons (only {len(aligned)} rows with {span})"
+    return aligned, (f"reference: the {len(aligned)} of {len(reference)} rows with {span}, "
+                     "the recent requests' stage of the season")
+
+
 def outcome_counts(probs: np.ndarray) -> np.ndarray:
     """How often each outcome (H, D, A) is the most probable one (ties to H, then D)."""
     p = np.asarray(probs, dtype=np.float64).reshape(-1, len(OUTCOME_LABELS))

@@ -125,3 +125,20 @@ def test_same_season_stage_refuses_what_it_cannot_align() -> None:
         drift.same_season_stage(reference, [1.0], "away_season_matches")
     with pytest.raises(ValueError, match="no recent request has a finite"):
         drift.same_season_stage(reference, [np.nan], "home_season_matches")
+
+
+def test_stage_reference_falls_back_to_whole_seasons_and_says_why() -> None:
+    reference = pd.DataFrame({"home_season_matches": np.repeat(np.arange(38.0), 2)})
+    clock = "home_season_matches"
+    aligned, note = drift.stage_reference(reference, pd.Series([30.0, 31.0, np.nan]), clock, 4)
+    assert list(aligned["home_season_matches"]) == [30.0, 30.0, 31.0, 31.0]
+    assert note == ("reference: the 4 of 76 rows with home_season_matches in [30, 31], "
+                    "the recent requests' stage of the season")
+    whole, note = drift.stage_reference(reference, pd.Series([30.0, 31.0]), clock, 5)
+    assert whole is reference
+    assert note == "reference: whole seasons (only 4 rows with home_season_matches in [30, 31])"
+    for clock_values in (None, pd.Series([np.nan, np.nan])):
+        whole, note = drift.stage_reference(reference, clock_values, clock, 1)
+        assert whole is reference and "is not in both" in note
+    whole, note = drift.stage_reference(reference, pd.Series([3.0]), "away_season_matches", 1)
+    assert whole is reference and "away_season_matches is not in both" in note
