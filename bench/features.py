@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from soccer_assets.core.seasons import code_to_season
 from soccer_assets.features.build import ALL_FEATURES, RATING_FEATURES, build_match_features
-from soccer_assets.partitions import code_to_season
 from soccer_assets.sources.parser import parse_season_csv
 
 DEFAULT_DIR = Path("/work/shared/data/football-data/mmz4281")

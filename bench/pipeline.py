@@ -131,8 +131,8 @@ def pipeline_env(mirror: Path, leagues: list[str], data_dir: Path, wh_url: str, 
 
 
 def run_worker(mode: str, env: dict[str, str], *extra: str) -> dict[str, Any]:
-    """Run this file as ``--worker mode`` in a fresh interpreter (the partitions definition is read
-    from the environment at import time) and return the JSON it prints last."""
+    """Run this file as ``--worker mode`` in a fresh interpreter (the partitions definition is built
+    from the environment's settings) and return the JSON it prints last."""
     proc = subprocess.run([sys.executable, __file__, "--worker", mode, *extra], env=env, cwd=REPO,
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -147,11 +147,11 @@ def worker_ingest(profile: Path | None) -> None:
     t0 = time.perf_counter()
     import dagster as dg
 
-    from soccer_assets.assets.ingestion import PARTITIONS
-    from soccer_assets.definitions import defs
+    from soccer_assets.definitions import build_definitions
 
+    defs = build_definitions()
     job = defs.resolve_job_def("league_season_pipeline")
-    keys = list(PARTITIONS.get_partition_keys())
+    keys = list(defs.resolve_assets_def("matches").partitions_def.get_partition_keys())
     instance = dg.DagsterInstance.get()
     t_import = time.perf_counter() - t0
     tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
@@ -183,13 +183,15 @@ def worker_walkforward() -> None:
     import dagster as dg
     from mlflow import MlflowClient
 
-    from soccer_assets import settings
-    from soccer_assets.definitions import defs
+    from soccer_assets.config import load_config
+    from soccer_assets.definitions import build_definitions
+
+    defs = build_definitions()
 
     # A new SQLite store runs MLflow's schema migrations on first use (tens of seconds here):
     # a one-off cost, paid before the clock starts.
     t0 = time.perf_counter()
-    uri = settings.mlflow_tracking_uri()
+    uri = load_config().mlflow_tracking_uri
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     client.search_experiments()
     client.search_registered_models()
@@ -417,7 +419,7 @@ def wait_ready(stack: Any, timeout: float = 180) -> None:
 
 
 def seasons() -> list[str]:
-    from soccer_assets.partitions import seasons_between
+    from soccer_assets.core.seasons import seasons_between
 
     return seasons_between(FIRST, LAST)
 

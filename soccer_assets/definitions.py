@@ -1,37 +1,34 @@
-"""The one Definitions object of the ``soccer_assets`` code location."""
+"""The code location: every Dagster object under ``soccer_assets/defs/``, loaded by ``dg``."""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+
 import dagster as dg
 
-from soccer_assets.assets import features, ingestion, modeling, monitoring
-from soccer_assets.jobs import (
-    champion_job,
-    ingest_job,
-    league_season_job,
-    monitor_job,
-    team_state_job,
-    walk_forward_job,
-    weekly_current_season,
-)
-from soccer_assets.resources import default_resources
+from soccer_assets.config import SoccerConfig, load_config
 
-defs = dg.Definitions(
-    assets=[
-        ingestion.raw_match_files,
-        ingestion.matches,
-        features.match_features,
-        features.team_state,
-        modeling.temporal_split,
-        modeling.trained_model,
-        modeling.model_evaluation,
-        modeling.champion_model,
-        monitoring.live_monitoring,
-    ],
-    jobs=[ingest_job, league_season_job, team_state_job, walk_forward_job, champion_job, monitor_job],
-    schedules=[weekly_current_season],
-    sensors=[monitoring.retrain_on_monitoring_failure],
-    resources=default_resources(),
-    # Every asset here is light (seconds); the multiprocess executor costs ~10 s per run.
-    executor=dg.in_process_executor,
-)
+_PROJECT = Path(__file__).resolve().parent.parent
+
+
+def build_definitions(config: SoccerConfig | None = None) -> dg.Definitions:
+    """The definitions for ``config`` (default: the environment's settings).
+
+    The partitions and resources depend on the settings, so the ``defs`` modules are imported
+    afresh for each call: two configs in one process never share partition definitions.
+    """
+    import soccer_assets.defs as package
+
+    for name in [m for m in sys.modules if m.startswith("soccer_assets.defs.")]:
+        del sys.modules[name]
+        package.__dict__.pop(name.rsplit(".", 1)[1], None)
+    partitions = importlib.import_module("soccer_assets.defs.partitions")
+    partitions.set_loading_config(config or load_config())
+    return dg.load_from_defs_folder(path_within_project=_PROJECT)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -4,7 +4,7 @@ Routes: ``POST /v1/predict`` (in-process, on the loaded champion), ``POST /v1/pr
 ``POST /v1/jobs`` + ``GET /v1/jobs/{id}`` (Dramatiq worker over Redis, state in the warehouse),
 ``GET /v1/model`` + ``POST /v1/model/reload``, ``GET /healthcheck``, ``GET /ready``, ``GET /metrics``.
 
-Never imports Dagster (``soccer_assets.assets``/``definitions`` are off limits): the serving image
+Never imports Dagster (``soccer_assets.defs``/``definitions`` are off limits): the serving image
 only needs the pure feature and modelling code, the warehouse tables and MLflow.
 """
 
@@ -27,8 +27,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from soccer_assets.warehouse import serving as wh
-from soccer_assets.warehouse.store import Warehouse
+from soccer_assets.storage import serving as wh
+from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving import jobs as jobs_mod
 from soccer_serving.auth import api_key_scheme, key_is_valid
 from soccer_serving.logwriter import PredictionLogWriter

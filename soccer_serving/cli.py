@@ -61,8 +61,8 @@ def worker(argv: Sequence[str] | None = None) -> int:
 
     from dramatiq import Worker
 
-    from soccer_assets.warehouse.serving import create_serving_schema
-    from soccer_assets.warehouse.store import Warehouse
+    from soccer_assets.storage.serving import create_serving_schema
+    from soccer_assets.storage.warehouse import Warehouse
     from soccer_serving.jobs import JobRunner, declare_job_actor, make_actor_fn, make_broker
 
     warehouse = Warehouse(settings.warehouse_url, create_schema=False)

@@ -17,7 +17,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from soccer_assets.teams import canonical_team
+from soccer_assets.core.teams import canonical_team
 from soccer_serving.settings import ServingSettings
 
 # Pinnacle first, then the market average (and Betbrain's average in older files).

@@ -31,8 +31,8 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 from sqlalchemy import Engine
 
-from soccer_assets.warehouse import serving as wh
-from soccer_assets.warehouse.store import Warehouse
+from soccer_assets.storage import serving as wh
+from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving.fixtures import fetch_upcoming
 from soccer_serving.metrics import WorkerMetrics
 from soccer_serving.predictor import (

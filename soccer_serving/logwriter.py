@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from soccer_assets.warehouse import serving as wh
+from soccer_assets.storage import serving as wh
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from soccer_assets.warehouse import serving as wh_serving
+from soccer_assets.storage import serving as wh_serving
 
 if TYPE_CHECKING:  # pragma: no cover
     from soccer_serving.registry import ModelManager

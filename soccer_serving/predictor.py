@@ -19,16 +19,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
+from soccer_assets.core.seasons import season_of_date
+from soccer_assets.core.teams import UnknownTeamError, resolve_team
 from soccer_assets.features.state import (
     TeamKey,
     TeamState,
     match_feature_vector,
     resolve_team_state,
 )
-from soccer_assets.partitions import season_of_date
-from soccer_assets.teams import UnknownTeamError, resolve_team
-from soccer_assets.warehouse import serving as wh_serving
-from soccer_assets.warehouse.store import Warehouse
+from soccer_assets.storage import serving as wh_serving
+from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving.registry import (
     OUTCOMES,
     LoadedModel,

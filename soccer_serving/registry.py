@@ -6,7 +6,7 @@ and ``soccer-outcome-market``, promoted with the alias ``champion``. Two packagi
 * ``mlflow.xgboost`` of an ``xgboost.Booster`` (``multi:softprob``, classes H, D, A) whose
   signature's input columns, in order, are its feature columns; probabilities are
   ``booster.predict(xgb.DMatrix(X[feature_columns]))``;
-* the pipeline's pyfunc package (``soccer_assets.model_store``: ``booster.ubj`` +
+* the pipeline's pyfunc package (``soccer_assets.storage.model_store``: ``booster.ubj`` +
   ``model_meta.json``), read without unpickling its class; probabilities are
   ``soccer_assets.modeling.train.predict_proba`` (best iteration, base margin, temperature).
 
@@ -80,7 +80,7 @@ class LoadedModel:
 
     ``format`` is ``"xgboost"`` (the contract: an ``mlflow.xgboost`` Booster, probabilities
     ``booster.predict(DMatrix(X))``) or ``"outcome_pyfunc"`` (the pipeline's
-    ``soccer_assets.model_store`` package: booster + ``model_meta.json``, probabilities
+    ``soccer_assets.storage.model_store`` package: booster + ``model_meta.json``, probabilities
     ``modeling.train.predict_proba``, which applies best iteration, base margin and temperature).
     """
 
@@ -262,7 +262,7 @@ class RegistryClient:
 
 
 def _load_outcome_pyfunc(local: Path, meta: Any) -> Any:
-    """The pipeline's pyfunc package (``soccer_assets.model_store``) without unpickling its class:
+    """The pipeline's pyfunc package (``soccer_assets.storage.model_store``) without unpickling its class:
     read ``booster.ubj`` and ``model_meta.json`` into a ``modeling.train.TrainedModel``."""
     from soccer_assets.modeling.train import TrainedModel
 

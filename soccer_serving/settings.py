@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_warehouse_url() -> str:
-    # Same embedded default as the pipeline (``soccer_assets.settings.warehouse_url``): SQLite in the
+    # Same embedded default as the pipeline (``soccer_assets.config.warehouse_url``): SQLite in the
     # data dir, so a fresh checkout serves what ``soccer pipeline`` wrote.
     data_dir = os.environ.get("SOCCER_DATA_DIR") or str(Path.cwd() / "data")
     return f"sqlite:///{Path(data_dir) / 'warehouse.db'}"

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from soccer_assets.core.schema import odds_triplet
 from soccer_assets.features.elo import EloParams
 from soccer_assets.features.form import FormParams
 from soccer_assets.features.params import FeatureParams
@@ -45,7 +46,6 @@ from soccer_assets.features.state import (
     states_from_records,
     update_states,
 )
-from soccer_assets.schema import odds_triplet
 
 __all__ = [
     "ALL_FEATURES",

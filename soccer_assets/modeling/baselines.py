@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from soccer_assets.core.schema import odds_triplet
 from soccer_assets.modeling.metrics import N_OUTCOMES
-from soccer_assets.schema import odds_triplet
 
 if TYPE_CHECKING:  # scikit-learn costs ~0.7 s to import; every Dagster run process loads this module
     from sklearn.linear_model import LogisticRegression

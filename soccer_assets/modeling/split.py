@@ -4,7 +4,7 @@ Rules (the leakage contract of DESIGN.md):
 
 * **test** = every row of season S (all leagues in the frame).
 * **training pool** = rows of seasons strictly before S whose date is strictly before S's first
-  possible date (1 July of S's first year, :func:`soccer_assets.partitions.season_bounds`). A
+  possible date (1 July of S's first year, :func:`soccer_assets.core.seasons.season_bounds`). A
   pre-S row dated on or after that cutoff (e.g. the COVID-delayed 2019-20 matches of July/August
   2020 when S = 2020-21) is *dropped* and counted in ``boundaries["n_dropped_late"]``; no row
   of S or a later season ever enters training or validation.
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from soccer_assets.partitions import season_bounds, season_start_year
+from soccer_assets.core.seasons import season_bounds, season_start_year
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,6 @@
   ``live_monitoring`` warehouse table (read by the API's Prometheus collector).
 
 No file, network or database IO and no Dagster/MLflow imports live here:
-``soccer_assets.assets.monitoring`` wires these functions to the warehouse, the lake and MLflow.
+``soccer_assets.defs.monitoring`` wires these functions to the warehouse, the lake and MLflow.
 This package module stays import-free.
 """

@@ -44,7 +44,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from soccer_assets.partitions import season_to_code, validate_league
+from soccer_assets.core.seasons import season_to_code, validate_league
 
 __all__ = [
     "DEFAULT_BASE_URL",

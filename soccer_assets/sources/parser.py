@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from soccer_assets.schema import (
+from soccer_assets.core.schema import (
     CORE_ODDS_COLUMNS,
     EXTRA_COLUMN,
     KEY_COLUMNS,
@@ -28,7 +28,7 @@ from soccer_assets.schema import (
     make_match_id,
     odds_column,
 )
-from soccer_assets.teams import canonical_team
+from soccer_assets.core.teams import canonical_team
 
 
 class ParseError(ValueError):

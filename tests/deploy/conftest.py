@@ -15,7 +15,7 @@ from tests.conftest import _drop_db
 from tests.deploy import kustomize
 from tests.deploy.roles import role_options
 from tests.deploy.stack import LiveStack, start_stack
-from tests.serving.conftest import _MLFLOW, ensure_mlflow_server, stop_mlflow_server
+from tests.soccer_serving.conftest import _MLFLOW, ensure_mlflow_server, stop_mlflow_server
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -41,7 +41,7 @@ def rendered() -> dict[str, list[dict[str, Any]]]:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
     """Boot the serving tests' MLflow server at collection when a live-stack test is selected (it
-    takes tens of seconds; the offline deployment tests run meanwhile). Shared with tests/serving:
+    takes tens of seconds; the offline deployment tests run meanwhile). Shared with tests/soccer_serving:
     whichever conftest sees it first starts it, once."""
     ensure_mlflow_server(items, "live_stack")
 

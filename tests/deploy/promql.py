@@ -67,7 +67,7 @@ def exposed_names(families: Iterable[object]) -> dict[str, set[str]]:
 
 
 # Series the API exports only once the Dagster asset live_monitoring has written its figures: the
-# deployment stack never runs it, the monitoring replay (tests/monitoring/test_replay.py) does.
+# deployment stack never runs it, the monitoring replay (tests/soccer_assets/monitoring/test_replay.py) does.
 LIVE_PREFIX = "soccer_live_"
 # Labels Prometheus attaches to every scraped series (not in the exposition).
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "container", "service", "endpoint"}

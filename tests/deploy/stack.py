@@ -3,7 +3,7 @@
 a private Redis namespace and the session's MLflow server, with two real registered versions of
 the ratings model (``champion`` on version 2) so that the rollback runbook has somewhere to go.
 
-Everything is real and reused from the serving tests' helpers (tests/serving/support.py); the
+Everything is real and reused from the serving tests' helpers (tests/soccer_serving/support.py); the
 MLflow server is the one the serving tests use (booted at collection, see conftest.py).
 """
 
@@ -20,7 +20,7 @@ import httpx
 import pandas as pd
 
 from tests.conftest import PG_ADMIN_URL, _create_db, _drop_db
-from tests.serving.support import (
+from tests.soccer_serving.support import (
     MLFLOW_TEST_ENV,
     Service,
     free_port,
@@ -96,8 +96,8 @@ def start_stack(mlflow_uri: str, mlflow: Service, log_dir: Path, venv_bin: Path)
     try:
         from soccer_assets.features.build import build_match_features
         from soccer_assets.features.state import RATING_FEATURES
-        from soccer_assets.warehouse import serving as wh
-        from soccer_assets.warehouse.store import Warehouse
+        from soccer_assets.storage import serving as wh
+        from soccer_assets.storage.warehouse import Warehouse
 
         matches = load_league("E0")
         w = Warehouse(warehouse_url)

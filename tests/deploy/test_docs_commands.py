@@ -133,7 +133,7 @@ def test_model_rollback_runbook_moves_the_champion_back(live_stack: LiveStack, t
 def test_stuck_jobs_runbook_finds_and_resends_a_lost_job(live_stack: LiveStack, tmp_path: Path) -> None:
     """A job row whose Redis message was lost (inserted without sending) stays queued until the
     runbook re-sends it; then the worker completes it."""
-    from soccer_assets.warehouse import serving as wh
+    from soccer_assets.storage import serving as wh
 
     job_id = str(uuid.uuid4())
     item = {"league": "E0", "home_team": "Arsenal", "away_team": "Chelsea", "kickoff": "2024-01-20"}

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from soccer_assets.snapshot import dvc_dir_md5
+from soccer_assets.cli.snapshot import dvc_dir_md5
 from tests.support.mirror import Mirror
 
 pytestmark = [pytest.mark.integration]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from soccer_assets.cli import main as soccer
-from soccer_assets.snapshot import SnapshotError, dvc_dir_md5, fetch_snapshot
+from soccer_assets.cli.main import main as soccer
+from soccer_assets.cli.snapshot import SnapshotError, dvc_dir_md5, fetch_snapshot
 
 E0_2324 = Path("mmz4281/2324/E0.csv")
 

@@ -1,7 +1,7 @@
 """Fixtures of the reliability suite (``tests/reliability``), runnable on its own.
 
 Reuses the serving suite's fixtures (one MLflow server per session, a private Redis namespace, the
-real E0 data) and helpers (``tests/serving/support.py``: ``boot_stack``, ``offline_api_settings``),
+real E0 data) and helpers (``tests/soccer_serving/support.py``: ``boot_stack``, ``offline_api_settings``),
 creates throw-away PostgreSQL databases, and starts one API + worker stack for the session whose
 configuration carries secrets (an API key, a password in the warehouse URL) so that the tests can
 look for them in logs and ``/metrics``.
@@ -22,13 +22,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES
-from soccer_assets.warehouse import serving as wh
-from soccer_assets.warehouse.store import Warehouse
+from soccer_assets.storage import serving as wh
+from soccer_assets.storage.warehouse import Warehouse
 from tests.conftest import fresh_db_url
-from tests.serving import conftest as serving_conftest
-from tests.serving import support as serving_support
-from tests.serving.support import BODY_LIMIT as BODY_LIMIT  # the body limit of api_settings
-from tests.serving.support import (
+from tests.soccer_serving import conftest as serving_conftest
+from tests.soccer_serving import support as serving_support
+from tests.soccer_serving.support import BODY_LIMIT as BODY_LIMIT  # the body limit of api_settings
+from tests.soccer_serving.support import (
     Stack,
     boot_stack,
     labels,

@@ -18,9 +18,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from soccer_assets.assets.ingestion import matches, raw_match_files
+from soccer_assets.defs.ingestion import matches, raw_match_files
 from soccer_assets.sources.parser import parse_season_csv
-from soccer_assets.warehouse.store import Warehouse
+from soccer_assets.storage.warehouse import Warehouse
 from tests.conftest import PG_ADMIN_URL
 from tests.reliability.conftest import partition_snapshot
 from tests.support.mirror import Mirror

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from soccer_assets.warehouse import serving as wh
-from tests.serving.support import Stack
+from soccer_assets.storage import serving as wh
+from tests.soccer_serving.support import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

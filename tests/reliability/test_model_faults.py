@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from soccer_assets.features.params import FeatureParams
 from tests.reliability.conftest import MATCH, RATINGS
-from tests.serving.support import Stack
+from tests.soccer_serving.support import Stack
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ def test_registry_unreachable_at_start_ready_false_and_predict_503_not_500(
     assert ready.json()["ready"] is False
     assert ready.json()["checks"]["model"]["ok"] is False
     assert ready.json()["checks"]["model"]["ratings"]["registry_error"]
-    # Moved from tests/serving/test_api_unit.py (test_predict_without_model_is_503_not_500).
+    # Moved from tests/soccer_serving/test_api_unit.py (test_predict_without_model_is_503_not_500).
     r = offline_client.post("/v1/predict", json=MATCH)
     assert r.status_code == 503, r.text
     err = r.json()["error"]

@@ -1,9 +1,9 @@
 """Queue faults: Redis down at submission, a worker SIGKILLed mid-job, a poison job.
 
-Moved here from ``tests/serving/test_e2e.py`` (SIGKILL, poison) and ``tests/serving/test_api_unit.py``
-(Redis down) so that the reliability suite runs on its own. The SIGKILL and poison tests run on the
-shared subprocess stack (``stack`` in ``tests/reliability/conftest.py``): uvicorn API + Dramatiq
-worker on PostgreSQL, Redis and MLflow.
+Moved here from ``tests/soccer_serving/test_e2e.py`` (SIGKILL, poison) and
+``tests/soccer_serving/test_api_unit.py`` (Redis down) so that the reliability suite runs on its
+own. The SIGKILL and poison tests run on the shared subprocess stack (``stack`` in
+``tests/reliability/conftest.py``): uvicorn API + Dramatiq worker on PostgreSQL, Redis and MLflow.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from soccer_assets.warehouse import serving as wh
-from soccer_assets.warehouse.store import Warehouse
+from soccer_assets.storage import serving as wh
+from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving.app import create_app
 from soccer_serving.jobs import api_actor, make_broker
 from soccer_serving.settings import ServingSettings
 from tests.reliability.conftest import API_KEYS, MATCH, MAX_RETRIES, api_settings
-from tests.serving.conftest import REDIS_URL
-from tests.serving.support import Stack, free_port
+from tests.soccer_serving.conftest import REDIS_URL
+from tests.soccer_serving.support import Stack, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 team strings (404/422, tables unchanged), no SQL built from strings (AST scan), a non-root container,
 no secret in logs, ``/metrics`` or API answers, and a dependency audit with ``pip-audit``.
 
-The auth and 413 tests moved here from ``tests/serving/test_api_unit.py``.
+The auth and 413 tests moved here from ``tests/soccer_serving/test_api_unit.py``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from tests.reliability.conftest import (
     api_settings,
     with_password,
 )
-from tests.serving.support import REPO, Stack, free_port
+from tests.soccer_serving.support import REPO, Stack, free_port
 
 pytestmark = pytest.mark.integration
 KEYS = API_KEYS

@@ -4,7 +4,7 @@ The local mirror (``tests/support/mirror.py``) serves 500/503s, slow responses p
 timeout, truncated bodies, changed header layouts, garbage rows and 404s for an unpublished season.
 Every case ends either in a correct partition or in a clear failure that leaves the previous
 partition intact: warehouse rows and the matches Parquet byte for byte, the raw file unless a newer
-file was fetched whole and parsed. Most tests moved here from ``tests/integration/test_ingestion.py``.
+file was fetched whole and parsed. Most tests moved here from ``tests/soccer_assets/defs/test_ingestion.py``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from soccer_assets.assets.ingestion import matches, raw_match_files
-from soccer_assets.resources import FootballDataSource
-from soccer_assets.warehouse.store import Warehouse
+from soccer_assets.defs.ingestion import matches, raw_match_files
+from soccer_assets.defs.resources import FootballDataSource
+from soccer_assets.storage.warehouse import Warehouse
 from tests.reliability.conftest import partition_snapshot
 from tests.support.mirror import FaultKind, Mirror
 from tests.support.pipeline import failure_text, materialize

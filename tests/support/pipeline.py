@@ -7,8 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from soccer_assets.io_managers import LakeParquetIOManager
-from soccer_assets.resources import FootballDataSource, LakeResource, WarehouseResource
+from soccer_assets.defs.io_managers import LakeParquetIOManager
+from soccer_assets.defs.resources import FootballDataSource, LakeResource, WarehouseResource
 
 
 def resources(source_url: str, data_dir: Path | str, warehouse_url: str) -> dict[str, object]:

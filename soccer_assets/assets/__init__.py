@@ -1,1 +1,0 @@
-"""Asset definitions: they wire sources, pure functions and storage together, nothing more."""

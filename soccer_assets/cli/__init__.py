@@ -1,0 +1,1 @@
+"""Entry points: the ``soccer`` command tree and the functions behind it. Nothing imports this package."""

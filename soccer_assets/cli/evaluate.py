@@ -1,0 +1,228 @@
+"""``soccer evaluate``: walk-forward evaluation of one season from any football-data source.
+
+    soccer evaluate --source <dir | file://dir | https://…> --test-season 2023-24 \
+        [--leagues E0,SP1] [--variant ratings|market] [--seed N] [--first-season 2012-13] --json
+
+Discovers every season of every requested league up to the test season that the source has,
+parses them, builds the pre-match features, trains the model on the seasons before the test
+season and prints one JSON object (the report of :func:`soccer_assets.modeling.evaluate.evaluate`
+plus what was loaded and how long it took). This module is the only IO in the modelling path and
+stays thin: listing and reading files, nothing else.
+
+Discovery:
+
+* a directory (plain path or ``file://``): every ``mmz4281/<code>/<DIV>.csv`` whose season is not
+  after the test season; without ``--leagues``, the leagues are the files of the test season's
+  folder (so an unseen directory with other leagues works);
+* an ``http(s)://`` site or mirror (no directory listing): each season from ``--first-season``
+  (default 2012-13) to the test season is requested per league (default: the configured leagues)
+  and seasons that are not published (404) are skipped.
+
+A training season that fails to parse is skipped and listed under ``source.skipped``; a test
+season that is missing or fails to parse is an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import pandas as pd
+
+from soccer_assets.config import load_config
+from soccer_assets.core.seasons import (
+    FIRST_SEASON,
+    code_to_season,
+    season_start_year,
+    seasons_between,
+    validate_league,
+)
+from soccer_assets.sources.parser import ParseError, parse_season_csv
+
+_CODE_DIR = re.compile(r"^\d{4}$")
+_LEAGUE_FILE = re.compile(r"^([A-Z]{1,3}\d)\.csv$")
+
+
+class EvaluateError(RuntimeError):
+    """The evaluation cannot run on this source (missing test season, no training data …)."""
+
+
+def _local_root(source: str) -> Path | None:
+    parts = urlsplit(source)
+    if parts.scheme.lower() == "file":
+        return Path(url2pathname(unquote(parts.path)))
+    if parts.scheme.lower() in ("http", "https"):
+        return None
+    return Path(source)
+
+
+def _discover_local(
+    root: Path, test_season: str, leagues: list[str] | None, first_season: str | None
+) -> tuple[list[str], list[tuple[str, str, Path]]]:
+    base = root / "mmz4281"
+    if not base.is_dir():
+        raise EvaluateError(f"{root} has no mmz4281/ folder (expected mmz4281/<code>/<DIV>.csv)")
+    test_year = season_start_year(test_season)
+    first_year = season_start_year(first_season) if first_season else None
+    found: list[tuple[str, str, Path]] = []
+    for folder in sorted(base.iterdir()):
+        if not folder.is_dir() or not _CODE_DIR.match(folder.name):
+            continue
+        try:
+            season = code_to_season(folder.name)
+        except ValueError:
+            continue
+        year = season_start_year(season)
+        if year > test_year or (first_year is not None and year < first_year):
+            continue
+        for file in sorted(folder.iterdir()):
+            m = _LEAGUE_FILE.match(file.name)
+            if m and file.is_file():
+                found.append((m.group(1), season, file))
+    if leagues is None:
+        leagues = sorted({lg for lg, s, _ in found if s == test_season})
+        if not leagues:
+            raise EvaluateError(f"{base} has no files for the test season {test_season}")
+    wanted = set(leagues)
+    return leagues, [f for f in found if f[0] in wanted]
+
+
+def _load(
+    source: str, test_season: str, leagues: list[str] | None, first_season: str | None
+) -> tuple[pd.DataFrame, dict]:
+    root = _local_root(source)
+    loaded: list[dict] = []
+    skipped: list[dict] = []
+    frames: list[pd.DataFrame] = []
+
+    def add(league: str, season: str, data: bytes, where: str) -> None:
+        try:
+            parsed = parse_season_csv(data, league, season)
+        except ParseError as exc:
+            if season == test_season:
+                raise EvaluateError(f"cannot parse the test season file {where}: {exc}") from exc
+            skipped.append({"league": league, "season": season, "reason": str(exc)})
+            return
+        frames.append(parsed.matches)
+        loaded.append({"league": league, "season": season, "rows": len(parsed.matches)})
+
+    if root is not None:
+        leagues, files = _discover_local(root, test_season, leagues, first_season)
+        for league, season, path in files:
+            add(league, season, path.read_bytes(), str(path))
+    else:
+        from soccer_assets.sources.client import FootballDataClient, SeasonNotPublished
+
+        leagues = leagues or load_config().league_list()
+        seasons = seasons_between(first_season or FIRST_SEASON, test_season)
+        with FootballDataClient(source) as client:
+            for league in leagues:
+                for season in seasons:
+                    try:
+                        result = client.fetch_season(league, season)
+                    except SeasonNotPublished:
+                        skipped.append({"league": league, "season": season, "reason": "404"})
+                        continue
+                    add(league, season, result.content, result.url)
+
+    for league in leagues:
+        if not any(x["league"] == league and x["season"] == test_season for x in loaded):
+            raise EvaluateError(f"the source has no {test_season} file for league {league}")
+    matches = pd.concat(frames, ignore_index=True)
+    info = {
+        "source": source,
+        "leagues": list(leagues),
+        "seasons": sorted({x["season"] for x in loaded}, key=season_start_year),
+        "files": len(loaded),
+        "matches": len(matches),
+        "skipped": skipped,
+    }
+    return matches, info
+
+
+def run_evaluate(
+    source: str,
+    test_season: str,
+    leagues: list[str] | None = None,
+    variant: str = "ratings",
+    seed: int = 0,
+    first_season: str | None = None,
+) -> dict:
+    """Load, build features, train and evaluate; return the JSON-ready report."""
+    from soccer_assets.features.build import build_match_features
+    from soccer_assets.modeling.evaluate import evaluate
+
+    season_start_year(test_season)
+    if leagues is not None:
+        leagues = [validate_league(lg) for lg in leagues]
+    t0 = time.perf_counter()
+    matches, info = _load(source, test_season, leagues, first_season)
+    t1 = time.perf_counter()
+    features = build_match_features(matches)
+    t2 = time.perf_counter()
+    report = evaluate(features, matches, test_season, variant=variant, seed=seed)
+    t3 = time.perf_counter()
+    report["source"] = info
+    report["runtime_seconds"] = {
+        "load": round(t1 - t0, 3),
+        "features": round(t2 - t1, 3),
+        "train_and_evaluate": round(t3 - t2, 3),
+        "total": round(t3 - t0, 3),
+    }
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="soccer evaluate",
+        description="Walk-forward evaluation of one season against market and rating baselines.",
+    )
+    p.add_argument("--source", required=True, help="directory, file:// or http(s):// base URL")
+    p.add_argument("--test-season", required=True, help="season to evaluate, e.g. 2023-24")
+    p.add_argument("--leagues", default=None, help="comma-separated, e.g. E0,SP1 (default: all)")
+    p.add_argument("--variant", choices=("ratings", "market"), default="ratings")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--first-season", default=None, help="oldest season to load (default: all)")
+    p.add_argument("--json", action="store_true", help="print the full report as one JSON object")
+    return p
+
+
+def _summary(report: dict) -> str:
+    lines = [
+        f"{report['variant']} model, test season {report['test_season']}, "
+        f"leagues {','.join(report['leagues'])}",
+        f"{'forecaster':<16}{'n':>6}{'rps':>9}{'logloss':>9}{'brier':>8}{'acc':>7}{'ece':>7}",
+    ]
+    for name, s in report["overall"].items():
+        if not s.get("n"):
+            lines.append(f"{name:<16}{0:>6}")
+            continue
+        lines.append(
+            f"{name:<16}{s['n']:>6}{s['rps']:>9.4f}{s['log_loss']:>9.4f}{s['brier']:>8.4f}"
+            f"{s['accuracy']:>7.3f}{s['ece']:>7.3f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    leagues = [x.strip() for x in args.leagues.split(",") if x.strip()] if args.leagues else None
+    try:
+        report = run_evaluate(
+            args.source, args.test_season, leagues, args.variant, args.seed, args.first_season
+        )
+    except (EvaluateError, ValueError) as exc:
+        print(f"soccer evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, sort_keys=False) if args.json else _summary(report))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Runs the pipeline's jobs on the current Dagster instance: the README's main job.
+
+Runs are real Dagster runs recorded in the instance under ``$DAGSTER_HOME``, so the UI shows them
+afterwards. Order: ingest + features for every league-season (one bulk run per block of
+partitions; per-partition runs, seasons in order, only to isolate a failure) → ``team_state`` →
+the walk-forward backtest of the chosen test seasons → ``champion_model``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dagster as dg
+import pandas as pd
+
+from soccer_assets.config import SoccerConfig
+from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM, split_partition_key
+from soccer_assets.storage.lake import Lake
+
+
+@dataclass
+class StepOutcome:
+    key: str
+    success: bool
+    rows: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class PipelineSummary:
+    partitions: list[StepOutcome] = field(default_factory=list)
+    stages: list[StepOutcome] = field(default_factory=list)
+    evaluation: pd.DataFrame | None = None
+    gate: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(o.success for o in self.partitions + self.stages)
+
+    def render(self) -> str:
+        lines = [f"{'league':<7} {'season':<8} {'status':<7} {'matches':>7}  note"]
+        for o in self.partitions:
+            league, season = split_partition_key(o.key)
+            rows = "" if o.rows is None else str(o.rows)
+            status = "ok" if o.success else "FAILED"
+            lines.append(f"{league:<7} {season:<8} {status:<7} {rows:>7}  {o.error or ''}")
+        lines.append(f"total matches: {sum(o.rows or 0 for o in self.partitions)}; failed partitions: "
+                     f"{sum(not o.success for o in self.partitions)}")
+        lines.append("")
+        for o in self.stages:
+            lines.append(f"{o.key:<32} {'ok' if o.success else 'FAILED'}  {o.error or ''}")
+        if self.evaluation is not None and len(self.evaluation):
+            lines += ["", "Out-of-sample evaluation (all leagues; lower RPS / log loss / Brier is better):",
+                      self.evaluation.to_string(index=False, float_format=lambda v: f"{v:.4f}")]
+        if self.gate:
+            lines += ["", "Quality gate (challenger → champion):"]
+            for variant, g in self.gate.items():
+                verdict = (
+                    "promoted to champion" if g["passed"] else "NOT promoted: " + "; ".join(g["reasons"])
+                )
+                lines.append(f"  {variant}: version {g['version']} — {verdict}")
+        return "\n".join(lines)
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            failure = event.step_failure_data
+            # A dg.Failure carries our own description in user_failure_data; anything else is
+            # an exception whose innermost cause is the informative part.
+            if failure.user_failure_data and failure.user_failure_data.description:
+                return failure.user_failure_data.description[:300]
+            err = failure.error
+            while err is not None and err.cause is not None:
+                err = err.cause
+            if err is not None:
+                return err.message.strip().splitlines()[-1][:300]
+    return "run failed"
+
+
+def _run(
+    job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, partition: str | None,
+    tags: dict[str, str] | None = None,
+) -> tuple[StepOutcome, dg.ExecuteInProcessResult]:
+    result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
+                                    tags=tags)
+    error = None if result.success else _failure_message(result)
+    return StepOutcome(key, result.success, error=error), result
+
+
+# Production limits runs per value of this tag (deploy/k8s/overlays/production): a league's seasons
+# build on each other's ratings, so two runs must not write the same league at once.
+LEAGUE_TAG = "soccer/league"
+
+
+def league_tag(keys: list[str]) -> str:
+    """The league of a run's partitions, or ``multi`` for a run over several leagues."""
+    leagues = {split_partition_key(k)[0] for k in keys}
+    return leagues.pop() if len(leagues) == 1 else "multi"
+
+
+def partition_blocks(keys: list[str], leagues: list[str], seasons: list[str]) -> list[list[str]]:
+    """Cover ``keys`` with blocks that one Dagster run can take: consecutive leagues × consecutive seasons.
+
+    Dagster reads a multi-partition key range ``E0|2021-22 .. SP1|2023-24`` per dimension (leagues
+    E0..SP1 × seasons 2021-22..2023-24, in the definition's order), so a bulk run must cover such a
+    rectangle exactly. Each league's seasons are split into consecutive runs, and neighbouring
+    leagues with the same runs are merged. Each block is returned as its keys, first and last
+    being the range's start and end; blocks come in the order they must run.
+    """
+    league_pos = {x: i for i, x in enumerate(leagues)}
+    season_pos = {x: i for i, x in enumerate(seasons)}
+    runs_by_league: dict[str, list[tuple[int, int]]] = {}
+    for key in sorted(set(keys)):
+        league, season = split_partition_key(key)
+        if league not in league_pos or season not in season_pos:
+            raise ValueError(f"partition {key} is not in the partitions definition")
+        runs_by_league.setdefault(league, []).append((season_pos[season], season_pos[season]))
+    for league, spans in runs_by_league.items():
+        merged: list[tuple[int, int]] = []
+        for a, b in sorted(spans):
+            if merged and a == merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], b)
+            else:
+                merged.append((a, b))
+        runs_by_league[league] = merged
+    rects: list[tuple[int, int, tuple[int, int]]] = []  # first league, last league, season span
+    for league in sorted(runs_by_league, key=league_pos.__getitem__):
+        pos = league_pos[league]
+        for span in runs_by_league[league]:
+            match = next((i for i, r in enumerate(rects) if r[1] == pos - 1 and r[2] == span), None)
+            if match is None:
+                rects.append((pos, pos, span))
+            else:
+                rects[match] = (rects[match][0], pos, span)
+    return [
+        [f"{lg}|{se}" for lg in leagues[first : last + 1] for se in seasons[span[0] : span[1] + 1]]
+        # Earlier seasons first: ratings carry over, so a league's blocks must run in season order.
+        for first, last, span in sorted(rects, key=lambda r: (r[2][0], r[0]))
+    ]
+
+
+def _rows_by_partition(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for mat in result.asset_materializations_for_node("matches"):
+        by_partition = mat.metadata.get("rows_by_partition")
+        if by_partition is not None:
+            rows.update({k: int(v) for k, v in by_partition.value.items()})  # type: ignore[union-attr]
+        elif mat.partition is not None and "dagster/row_count" in mat.metadata:
+            rows[mat.partition] = int(mat.metadata["dagster/row_count"].value)  # type: ignore[arg-type]
+    return rows
+
+
+def ingest_partitions(
+    keys: list[str], instance: dg.DagsterInstance, defs: dg.Definitions, bulk: bool = True
+) -> list[StepOutcome]:
+    """Ingest + features for ``keys``: one Dagster run per block of partitions (see partition_blocks).
+
+    If a bulk run fails, its partitions are re-run one by one (seasons in order, because ratings
+    carry over) so that good partitions are stored and the report names the failing ones.
+    """
+    partitions = defs.resolve_assets_def("matches").partitions_def
+    assert isinstance(partitions, dg.MultiPartitionsDefinition)
+    job = defs.resolve_job_def("league_season_pipeline")
+    leagues = list(partitions.get_partitions_def_for_dimension(LEAGUE_DIM).get_partition_keys())
+    seasons = list(partitions.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys())
+    outcomes: list[StepOutcome] = []
+    ranges = partition_blocks(keys, leagues, seasons) if bulk else [[k] for k in keys]
+    retry: list[str] = []
+    for chunk in ranges:
+        if len(chunk) == 1:
+            retry.append(chunk[0])
+            continue
+        tags = {"dagster/asset_partition_range_start": chunk[0],
+                "dagster/asset_partition_range_end": chunk[-1],
+                LEAGUE_TAG: league_tag(chunk)}
+        outcome, result = _run(job, instance, f"{chunk[0]}..{chunk[-1]}", None, tags=tags)
+        if not outcome.success:
+            retry.extend(chunk)
+            continue
+        rows = _rows_by_partition(result)
+        outcomes += [StepOutcome(k, True, rows=rows.get(k)) for k in chunk]
+    for key in sorted(retry, key=lambda k: split_partition_key(k)[::-1]):
+        outcome, result = _run(job, instance, key, key, tags={LEAGUE_TAG: league_tag([key])})
+        if outcome.success:
+            outcome.rows = _rows_by_partition(result).get(key)
+        outcomes.append(outcome)
+    return sorted(outcomes, key=lambda o: split_partition_key(o.key)[::-1])
+
+
+def run_pipeline(
+    config: SoccerConfig,
+    keys: list[str],
+    test_seasons: list[str] | None = None,
+    champion: bool = True,
+    instance: dg.DagsterInstance | None = None,
+    bulk: bool = True,
+) -> PipelineSummary:
+    """Materialize ``keys`` and the stages after them with the definitions built for ``config``."""
+    from soccer_assets.definitions import build_definitions
+
+    defs = build_definitions(config)
+    instance = instance or dg.DagsterInstance.get()
+    summary = PipelineSummary()
+    summary.partitions = ingest_partitions(keys, instance, defs, bulk=bulk)
+    if not any(o.success for o in summary.partitions):
+        return summary
+    summary.stages.append(_run(defs.resolve_job_def("refresh_team_state"), instance, "team_state", None)[0])
+
+    lake = Lake(config.data_dir)
+    tables = []
+    for season in test_seasons or []:
+        outcome, _ = _run(defs.resolve_job_def("walk_forward_backtest"), instance,
+                          f"walk-forward backtest {season}", season)
+        summary.stages.append(outcome)
+        if outcome.success:
+            tables.append(evaluation_rows(lake, season))
+    if tables:
+        summary.evaluation = pd.concat(tables, ignore_index=True)
+    if champion:
+        outcome, result = _run(defs.resolve_job_def("train_champion"), instance, "champion_model", None)
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.check_name == "quality_gate":
+                summary.gate = evaluation.metadata["gate"].value  # type: ignore[assignment]
+                # A refused challenger is the gate working, not a pipeline failure.
+                outcome = StepOutcome(outcome.key, True, error=None if evaluation.passed
+                                      else "challenger refused by the quality gate")
+        summary.stages.append(outcome)
+    return summary
+
+
+def evaluation_rows(lake, season: str) -> pd.DataFrame:
+    """Overall metrics of both model variants and every baseline for one evaluated season."""
+    frames = []
+    for variant in ("ratings", "market"):
+        table = pd.read_parquet(lake.season_dir("model_evaluation", season) / f"{variant}_metrics.parquet")
+        table = table[table["league"] == "ALL"].drop(columns="league")
+        table["forecaster"] = table["forecaster"].where(table["forecaster"] != "model", f"model:{variant}")
+        frames.append(table if variant == "ratings" else table[table["forecaster"] == "model:market"])
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "season", season)
+    return out

@@ -1,0 +1,94 @@
+"""The one settings model of the pipeline and the CLI (pydantic-settings, env prefix ``SOCCER_``).
+
+Embedded defaults keep a fresh checkout runnable with nothing installed but the project: the site
+as source, local files under ``./data``, a SQLite warehouse and a SQLite MLflow store there.
+``soccer_serving.settings.ServingSettings`` uses the same field names and defaults for what both
+sides read (data dir, warehouse, MLflow store, source).
+
+Nothing here is read at import time: :func:`load_config` reads the environment when called, and
+code that is handed a :class:`SoccerConfig` (the pipeline runner, the snapshot builder) never
+touches the environment at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from soccer_assets.core.seasons import (
+    DEFAULT_LEAGUES,
+    FIRST_SEASON,
+    current_season,
+    seasons_between,
+    validate_league,
+)
+
+# The one owner of the site's address (the serving settings and the CLI import it).
+DEFAULT_SOURCE_URL = "https://www.football-data.co.uk"
+
+
+class SoccerConfig(BaseSettings):
+    """Every setting of the pipeline. Env var = ``SOCCER_`` + upper-cased field name."""
+
+    model_config = SettingsConfigDict(env_prefix="SOCCER_", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "data",
+                           description="Raw files, Parquet tables and the embedded stores.")
+    warehouse_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir.")
+    source_url: str = Field(default=DEFAULT_SOURCE_URL,
+                            description="The site, an http:// mirror or a file:// directory in its layout.")
+    source_min_interval: float | None = Field(
+        default=None, ge=0, description="Seconds between requests; default 1 on the real site, 0 elsewhere."
+    )
+    mlflow_tracking_uri: str = Field(
+        default="",
+        validation_alias=AliasChoices("SOCCER_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking/registry URI; default SQLite in data_dir.",
+    )
+    # DVC hash of the pinned raw-data snapshot the run reads (set by `soccer snapshot build`).
+    data_snapshot: str = ""
+    # The partitions of the code location: leagues × first_season..last_season.
+    leagues: str = Field(default=",".join(DEFAULT_LEAGUES), description="Comma-separated league codes.")
+    first_season: str = FIRST_SEASON
+    last_season: str = Field(default="", description="Default: the current season.")
+
+    @field_validator("source_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/") or DEFAULT_SOURCE_URL
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> SoccerConfig:
+        self.data_dir = Path(self.data_dir)
+        if not self.warehouse_url:
+            self.warehouse_url = f"sqlite:///{self.data_dir / 'warehouse.db'}"
+        if not self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = f"sqlite:///{self.data_dir / 'mlflow.db'}"
+        if self.source_min_interval is None:
+            # Polite on the real site, free on a mirror or a directory.
+            self.source_min_interval = 1.0 if self.source_url.startswith(DEFAULT_SOURCE_URL) else 0.0
+        for league in self.league_list():
+            validate_league(league)
+        self.season_list()  # validates both ends
+        return self
+
+    def league_list(self) -> list[str]:
+        return [s.strip() for s in self.leagues.split(",") if s.strip()] or list(DEFAULT_LEAGUES)
+
+    def season_list(self, today: dt.date | None = None) -> list[str]:
+        return seasons_between(self.first_season, self.last_season or current_season(today))
+
+    @property
+    def mlflow_artifact_location(self) -> str | None:
+        """Artifacts of a local store live beside it; a tracking server chooses its own location."""
+        if self.mlflow_tracking_uri.startswith(("http://", "https://", "databricks")):
+            return None
+        return (self.data_dir.resolve() / "mlartifacts").as_uri()
+
+
+def load_config(**overrides: object) -> SoccerConfig:
+    """The settings from the environment, with ``overrides`` (field names) taking precedence."""
+    return SoccerConfig(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,247 @@
+"""Ingestion assets: ``raw_match_files`` (bytes as served) and ``matches`` (validated table)."""
+
+import datetime as dt
+import warnings
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from soccer_assets.core import quality
+from soccer_assets.core.seasons import partition_key, split_partition_key
+from soccer_assets.defs.partitions import PARTITIONS
+from soccer_assets.defs.resources import FootballDataSource, LakeResource, WarehouseResource
+from soccer_assets.sources.client import SeasonNotPublished, SourceError
+from soccer_assets.sources.parser import ParseError, parse_season_csv
+
+# One run over any number of league-seasons: the per-run cost (~1-10 s) dominates the work of a
+# partition (~50 ms), so a backfill of every partition is one run, not 72.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    BULK = dg.BackfillPolicy.single_run()
+# The asset decorator warns that `backfill_policy` is beta (1.13) each time the code location loads;
+# the policy is deliberate, so the warning is noise in every run's output.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
+MATCH_CHECKS = [
+    ("unique_match_key", True),
+    ("result_consistent_with_goals", True),
+    ("dates_inside_season", True),
+    ("no_columns_dropped", True),
+    ("odds_above_one", False),
+    ("expected_row_count", False),
+]
+
+def run_partitions(context: dg.AssetExecutionContext) -> list[tuple[str, str]]:
+    """The (league, season) pairs of this run: one for a partition run, many for a bulk run."""
+    return [split_partition_key(str(k)) for k in context.partition_keys]
+
+
+def _bulk_table(rows: dict[str, dict[str, object]]) -> dg.MetadataValue:
+    return dg.MetadataValue.md(pd.DataFrame.from_dict(rows, orient="index").to_markdown())
+
+
+@dg.asset(
+    partitions_def=PARTITIONS,
+    group_name="ingestion",
+    kinds={"csv"},
+    code_version="1",
+    backfill_policy=BULK,
+    description="A league-season file exactly as football-data.co.uk serves it; data version = sha256.",
+)
+def raw_match_files(
+    context: dg.AssetExecutionContext, source: FootballDataSource, lake: LakeResource
+) -> dg.MaterializeResult:
+    store = lake.get()
+    fetched_files = {}
+    errors: dict[str, str] = {}
+    # Fetch and parse every partition before storing any: a bulk run either stores all of its
+    # files or none, and a file we cannot parse never replaces the previous good copy.
+    with source.client() as client:
+        for league, season in run_partitions(context):
+            key = partition_key(league, season)
+            cached_meta = store.read_raw_meta(league, season)
+            cached = store.read_raw(league, season) if cached_meta else None
+            try:
+                fetched = client.fetch_season(
+                    league,
+                    season,
+                    etag=(cached_meta or {}).get("etag"),
+                    last_modified=(cached_meta or {}).get("last_modified"),
+                    cached=cached,
+                )
+            except SeasonNotPublished as exc:
+                errors[key] = f"{league} {season} is not published at the source yet: {exc}"
+                continue
+            except SourceError as exc:
+                errors[key] = f"could not fetch {league} {season}: {exc}"
+                continue
+            try:
+                parsed = parse_season_csv(fetched.content, league, season)
+            except ParseError as exc:
+                errors[key] = (f"{fetched.url} is not a valid season file ({exc}); "
+                               "the previously stored file was kept")
+                continue
+            fetched_files[key] = (league, season, fetched, len(parsed.matches))
+    if errors:
+        raise dg.Failure(
+            description="; ".join(errors.values())
+            + ("" if len(errors) + len(fetched_files) == 1 else " (nothing in this run was stored)"),
+            metadata={"failed_partitions": dg.MetadataValue.json(errors)},
+            # A file that is not published or not parseable will not get better on a retry; the
+            # client already retried transient faults itself.
+            allow_retries=False,
+        )
+    summary = {}
+    for key, (league, season, fetched, rows) in fetched_files.items():
+        if not fetched.not_modified:
+            store.write_raw(
+                league,
+                season,
+                fetched.content,
+                {
+                    "url": fetched.url,
+                    "etag": fetched.etag,
+                    "last_modified": fetched.last_modified,
+                    "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
+                },
+            )
+        summary[key] = {
+            "sha256": fetched.sha256, "bytes": len(fetched.content), "rows": rows,
+            "not_modified": fetched.not_modified, "attempts": fetched.attempts, "url": fetched.url,
+        }
+    if len(summary) == 1:
+        (info,) = summary.values()
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(str(info["sha256"])),
+            metadata={
+                "url": dg.MetadataValue.url(str(info["url"])),
+                **{k: v for k, v in info.items() if k != "url"},
+            },
+        )
+    return dg.MaterializeResult(metadata={"partitions": _bulk_table(summary), "files": len(summary)})
+
+
+@dg.asset(
+    partitions_def=PARTITIONS,
+    group_name="ingestion",
+    deps=[raw_match_files],
+    kinds={"parquet", "sql"},
+    code_version="1",
+    io_manager_key="lake_io",
+    backfill_policy=BULK,
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="matches", blocking=blocking) for name, blocking in MATCH_CHECKS
+    ],
+    description="Parsed, typed and validated matches of a league-season, in the warehouse and as Parquet.",
+)
+def matches(
+    context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    store = lake.get()
+    parts: dict[str, tuple] = {}
+    failures: dict[str, str] = {}
+    # Validate every partition before writing any: nothing of a failing bulk run reaches the
+    # warehouse or the lake, and a single failing partition leaves its previous version in place.
+    for league, season in run_partitions(context):
+        key = partition_key(league, season)
+        data = store.read_raw(league, season)
+        sha = (store.read_raw_meta(league, season) or {}).get("sha256", "")
+        try:
+            parsed = parse_season_csv(data, league, season)
+        except ParseError as exc:
+            failures[key] = f"{league} {season}: {exc}"
+            continue
+        df = parsed.matches
+        outcomes = [
+            *quality.run_all(df, season),
+            quality.no_columns_dropped(df, parsed.raw_records, set(parsed.mapped_columns)),
+        ]
+        failed = [o for o in outcomes if o.blocking and not o.passed]
+        if failed:
+            failures[key] = f"{league} {season} failed blocking checks: " + "; ".join(
+                f"{o.name} {o.metadata}" for o in failed
+            )
+            continue
+        parts[key] = (league, season, sha, parsed, outcomes)
+    if failures:
+        raise dg.Failure(
+            description="; ".join(failures.values()),
+            metadata={"failed_partitions": dg.MetadataValue.json(failures)},
+            allow_retries=False,
+        )
+    frames: dict[str, pd.DataFrame] = {}
+    summary: dict[str, dict[str, object]] = {}
+    for key, (league, season, sha, parsed, _outcomes) in parts.items():
+        df = parsed.matches
+        written = warehouse.get().replace_partition(
+            league, season, df, source_sha256=sha, run_id=context.run_id
+        )
+        frames[key] = df
+        summary[key] = {"rows": written, "first_date": str(df["date"].min().date()),
+                        "last_date": str(df["date"].max().date()), "source_sha256": sha}
+    if len(parts) == 1:
+        ((key, (_lg, _se, sha, parsed, outcomes)),) = parts.items()
+        df = frames[key]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output
+            output = dg.Output(
+                df,
+                metadata=_matches_metadata(df, parsed.unknown_columns, parsed.blank_rows, len(df)),
+                data_version=dg.DataVersion(sha) if sha else None,
+            )
+        yield output
+        for o in outcomes:
+            yield _check_result(o.name, o.passed, o.blocking, o.description, o.metadata)
+        return
+    yield dg.Output(
+        frames,
+        metadata={"dagster/row_count": sum(len(f) for f in frames.values()),
+                  "rows_by_partition": dg.MetadataValue.json({k: len(f) for k, f in frames.items()}),
+                  "partitions": _bulk_table(summary)},
+    )
+    # Checks are reported once per run: passed only if every partition passed, with the
+    # partitions that did not named in the metadata.
+    per_check: dict[str, list] = {}
+    for key, (_lg, _se, _sha, _parsed, outcomes) in parts.items():
+        for o in outcomes:
+            per_check.setdefault(o.name, []).append((key, o))
+    for name, results in per_check.items():
+        first = results[0][1]
+        not_passed = {key: o.metadata for key, o in results if not o.passed}
+        yield _check_result(name, not not_passed, first.blocking, first.description,
+                            {"partitions_checked": len(results), "not_passed": not_passed})
+
+
+def _check_result(
+    name: str, passed: bool, blocking: bool, description: str, metadata: dict[str, object]
+) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
+                  for k, v in metadata.items()},
+    )
+
+
+def _matches_metadata(
+    df: pd.DataFrame, unknown: list[str], blank_rows: int, written: int
+) -> dict[str, object]:
+    teams = sorted(set(df["home_team"]) | set(df["away_team"]))
+    preview_cols = ["date", "home_team", "away_team", "fthg", "ftag", "ftr", "odds_ps_open_h"]
+    preview = df[preview_cols].head(10).copy()
+    preview["date"] = preview["date"].dt.strftime("%Y-%m-%d")
+    share = df["ftr"].value_counts(normalize=True).reindex(["H", "D", "A"]).fillna(0.0)
+    return {
+        "dagster/row_count": written,
+        "first_date": str(df["date"].min().date()),
+        "last_date": str(df["date"].max().date()),
+        "teams": dg.MetadataValue.json(teams),
+        "n_teams": len(teams),
+        "home_draw_away_share": dg.MetadataValue.json({k: round(float(v), 4) for k, v in share.items()}),
+        "pinnacle_open_coverage": round(float(df["odds_ps_open_h"].notna().mean()), 4),
+        "unknown_source_columns": dg.MetadataValue.json(unknown),
+        "blank_rows_skipped": blank_rows,
+        "preview": dg.MetadataValue.md(preview.to_markdown(index=False)),
+    }

@@ -1,0 +1,32 @@
+"""Schedules: the weekly refresh of the current season."""
+
+import dagster as dg
+
+from soccer_assets.core.seasons import current_season, partition_key
+from soccer_assets.defs import jobs
+from soccer_assets.defs.partitions import PARTITIONS
+
+
+@dg.schedule(
+    job=jobs.league_season_job,
+    cron_schedule="0 6 * * 2",
+    execution_timezone="Europe/London",
+    description="Weekly refresh of the current season for every league (Tuesday 06:00, after "
+    "the weekend and Monday matches are published): one run over all leagues.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def weekly_current_season(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    season = current_season(context.scheduled_execution_time.date())
+    partitions = PARTITIONS
+    leagues = list(partitions.get_partitions_def_for_dimension("league").get_partition_keys())
+    if season not in partitions.get_partitions_def_for_dimension("season").get_partition_keys():
+        return dg.SkipReason(f"season {season} is not in the configured seasons (SOCCER_LAST_SEASON)")
+    # A multi-partition range is read per dimension: first..last league × this one season.
+    return dg.RunRequest(
+        run_key=f"{season}@{context.scheduled_execution_time:%Y-%m-%d}",
+        tags={
+            "dagster/asset_partition_range_start": partition_key(leagues[0], season),
+            "dagster/asset_partition_range_end": partition_key(leagues[-1], season),
+            "soccer/league": leagues[0] if len(leagues) == 1 else "multi",
+        },
+    )

@@ -1,0 +1,92 @@
+"""``soccer evaluate`` on a directory it has never seen: other leagues, a newer season, a BOM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from soccer_assets.cli.evaluate import main, run_evaluate
+from soccer_assets.core.seasons import season_to_code
+
+
+def _copy(src: Path, dst: Path, div: str | None = None, bom: bool = False) -> None:
+    data = src.read_bytes()
+    if div is not None:  # relabel the league: every data row starts with its Div code
+        old = data.split(b",", 1)[1].split(b"\n", 1)[1].split(b",", 1)[0]
+        lines = data.split(b"\n")
+        data = b"\n".join(
+            [lines[0], *(div.encode() + ln[len(old) :] if ln.startswith(old) else ln for ln in lines[1:])]
+        )
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_bytes(data)
+
+
+@pytest.fixture(scope="module")
+def unseen_dir(shared_data: Path, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("unseen")
+    src = shared_data / "mmz4281"
+    for season in ("2020-21", "2021-22", "2022-23"):
+        code = season_to_code(season)
+        bom = season == "2022-23"  # the test season in the newer layout with a UTF-8 BOM
+        _copy(src / code / "E0.csv", root / "mmz4281" / code / "E0.csv", bom=bom)
+        # a league the defaults do not know, made from Serie A files
+        _copy(src / code / "I1.csv", root / "mmz4281" / code / "N1.csv", div="N1", bom=bom)
+    # a newer season than the test season must be ignored, not loaded
+    _copy(src / "2324" / "E0.csv", root / "mmz4281" / "2324" / "E0.csv", bom=True)
+    (root / "mmz4281" / "2324" / "README.txt").write_text("not a season file")
+    (root / "mmz4281" / "latest").mkdir()
+    return root
+
+
+def test_cli_discovers_leagues_and_seasons(unseen_dir: Path, capsys):
+    code = main(
+        [
+            "--source",
+            str(unseen_dir),
+            "--test-season",
+            "2022-23",
+            "--variant",
+            "market",
+            "--seed",
+            "1",
+            "--json",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["leagues"] == ["E0", "N1"]
+    assert report["source"]["seasons"] == ["2020-21", "2021-22", "2022-23"]
+    assert report["source"]["files"] == 6 and report["source"]["skipped"] == []
+    assert report["split"]["n_test"] == 380 * 2
+    assert report["split"]["n_excluded_future"] == 0  # 2023-24 was never loaded
+    assert report["variant"] == "market" and report["seed"] == 1
+    assert report["overall"]["model"]["n"] == 760
+    # the market model is the opening market plus small corrections
+    assert abs(report["paired"]["pinnacle_open"]["rps_diff"]) < 0.005
+
+
+def test_cli_file_url_and_league_filter(unseen_dir: Path):
+    report = run_evaluate(unseen_dir.as_uri(), "2022-23", ["N1"], "ratings", 0)
+    assert report["leagues"] == ["N1"] and report["source"]["files"] == 3
+    assert set(report["by_league"]) == {"N1"}
+
+
+def test_cli_errors_are_reported(unseen_dir: Path, capsys):
+    assert main(["--source", str(unseen_dir), "--test-season", "2024-25", "--json"]) == 2
+    assert "2024-25" in capsys.readouterr().err
+    assert main(["--source", str(unseen_dir), "--test-season", "2022-23", "--leagues", "SP1"]) == 2
+    assert "SP1" in capsys.readouterr().err
+
+
+def test_cli_over_http_skips_unpublished_seasons(unseen_dir: Path):
+    from tests.support.mirror import Mirror
+
+    with Mirror(unseen_dir) as mirror:
+        report = run_evaluate(mirror.url, "2022-23", ["E0"], "market", 0, first_season="2019-20")
+    assert report["source"]["seasons"] == ["2020-21", "2021-22", "2022-23"]
+    assert report["source"]["skipped"] == [{"league": "E0", "season": "2019-20", "reason": "404"}]
+    assert report["overall"]["model"]["n"] == 380

@@ -1,0 +1,47 @@
+import datetime as dt
+
+import pytest
+
+from soccer_assets.config import load_config
+from soccer_assets.core import seasons as p
+
+
+def test_season_code_round_trip():
+    assert p.season_to_code("2023-24") == "2324"
+    assert p.code_to_season("2324") == "2023-24"
+    assert p.code_to_season("9900") == "1999-00"
+    assert p.season_to_code("1999-00") == "9900"
+    for y in range(1993, 2040):
+        s = p.season_from_start_year(y)
+        assert p.code_to_season(p.season_to_code(s)) == s
+
+
+@pytest.mark.parametrize("bad", ["2023-25", "2023/24", "23-24", "", "2023-2024"])
+def test_bad_seasons_are_rejected(bad):
+    with pytest.raises(p.SeasonError):
+        p.season_start_year(bad)
+
+
+def test_season_of_date_turns_over_in_july():
+    assert p.season_of_date(dt.date(2024, 6, 30)) == "2023-24"
+    assert p.season_of_date(dt.date(2024, 7, 1)) == "2024-25"
+    assert p.current_season(dt.date(2026, 11, 28)) == "2026-27"
+
+
+def test_partition_keys_are_human_readable(monkeypatch):
+    assert p.partition_key("E0", "2023-24") == "E0|2023-24"
+    assert p.split_partition_key("SP1|2019-20") == ("SP1", "2019-20")
+    with pytest.raises(p.SeasonError):
+        p.split_partition_key("E0|2019")
+    with pytest.raises(p.SeasonError):
+        p.validate_league("e0; drop table")
+
+
+def test_configured_partitions(monkeypatch):
+    monkeypatch.setenv("SOCCER_LEAGUES", "E0,SP1")
+    monkeypatch.setenv("SOCCER_FIRST_SEASON", "2021-22")
+    monkeypatch.setenv("SOCCER_LAST_SEASON", "2023-24")
+    assert load_config().league_list() == ["E0", "SP1"]
+    assert load_config().season_list() == ["2021-22", "2022-23", "2023-24"]
+    monkeypatch.delenv("SOCCER_LAST_SEASON")
+    assert load_config().season_list()[-1] == p.current_season()
