@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from soccer_assets.core.names import SITE_URL
 from soccer_assets.core.seasons import (
     DEFAULT_LEAGUES,
     FIRST_SEASON,
@@ -26,8 +27,7 @@ from soccer_assets.core.seasons import (
     validate_league,
 )
 
-# The one owner of the site's address (the serving settings and the CLI import it).
-DEFAULT_SOURCE_URL = "https://www.football-data.co.uk"
+DEFAULT_SOURCE_URL = SITE_URL
 
 
 class SoccerConfig(BaseSettings):

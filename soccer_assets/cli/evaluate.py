@@ -36,6 +36,7 @@ from urllib.request import url2pathname
 import pandas as pd
 
 from soccer_assets.config import load_config
+from soccer_assets.core.names import VARIANTS
 from soccer_assets.core.seasons import (
     FIRST_SEASON,
     code_to_season,
@@ -186,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="directory, file:// or http(s):// base URL")
     p.add_argument("--test-season", required=True, help="season to evaluate, e.g. 2023-24")
     p.add_argument("--leagues", default=None, help="comma-separated, e.g. E0,SP1 (default: all)")
-    p.add_argument("--variant", choices=("ratings", "market"), default="ratings")
+    p.add_argument("--variant", choices=VARIANTS, default="ratings")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--first-season", default=None, help="oldest season to load (default: all)")
     p.add_argument("--json", action="store_true", help="print the full report as one JSON object")

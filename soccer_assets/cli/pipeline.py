@@ -14,6 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from soccer_assets.config import SoccerConfig
+from soccer_assets.core.names import LEAGUE_TAG, VARIANTS
 from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM, split_partition_key
 from soccer_assets.storage.lake import Lake
 
@@ -88,9 +89,6 @@ def _run(
     return StepOutcome(key, result.success, error=error), result
 
 
-# Production limits runs per value of this tag (deploy/k8s/overlays/production): a league's seasons
-# build on each other's ratings, so two runs must not write the same league at once.
-LEAGUE_TAG = "soccer/league"
 
 
 def league_tag(keys: list[str]) -> str:
@@ -232,7 +230,7 @@ def run_pipeline(
 def evaluation_rows(lake, season: str) -> pd.DataFrame:
     """Overall metrics of both model variants and every baseline for one evaluated season."""
     frames = []
-    for variant in ("ratings", "market"):
+    for variant in VARIANTS:
         table = pd.read_parquet(lake.season_dir("model_evaluation", season) / f"{variant}_metrics.parquet")
         table = table[table["league"] == "ALL"].drop(columns="league")
         table["forecaster"] = table["forecaster"].where(table["forecaster"] != "model", f"model:{variant}")

@@ -28,13 +28,12 @@ from pathlib import Path
 import numpy as np
 
 from soccer_assets.config import load_config
+from soccer_assets.core.names import EXPERIMENT, SNAPSHOT_TAG, VARIANTS
 from soccer_assets.core.seasons import partition_key, seasons_between, validate_league
 
-SNAPSHOT_TAG = "soccer.data_snapshot"
 # Metrics are rounded so that the files compare byte for byte and diff readably; 1e-6 is far below
 # any difference between two forecasters worth reading.
 DIGITS = 6
-VARIANTS = ("ratings", "market")
 
 
 class SnapshotError(RuntimeError):
@@ -222,9 +221,9 @@ def champion_metrics_and_models(tracking_uri: str, snapshot_md5: str, models_dir
     from soccer_assets.storage import model_store
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    experiment = client.get_experiment_by_name("soccer-outcome")
+    experiment = client.get_experiment_by_name(EXPERIMENT)
     if experiment is None:
-        raise SnapshotError(f"no soccer-outcome experiment in {tracking_uri}")
+        raise SnapshotError(f"no {EXPERIMENT} experiment in {tracking_uri}")
     out: dict[str, dict] = {}
     for variant in VARIANTS:
         runs = client.search_runs(

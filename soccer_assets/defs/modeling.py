@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from soccer_assets.core.gate import quality_gate
+from soccer_assets.core.names import CHALLENGER_ALIAS, CHAMPION_ALIAS, VARIANTS
 from soccer_assets.core.seasons import (
     LEAGUE_DIM,
     SEASON_DIM,
@@ -30,7 +31,6 @@ from soccer_assets.storage.lake import Lake, parquet_bytes
 
 # xgboost, scikit-learn and mlflow are imported inside the assets that use them: every Dagster
 # run process and code server imports this module, and those imports cost seconds each.
-VARIANTS = ("ratings", "market")
 ALL_UPSTREAM = [
     dg.AssetDep(features.match_features, partition_mapping=dg.AllPartitionMapping()),
     dg.AssetDep(ingestion.matches, partition_mapping=dg.AllPartitionMapping()),
@@ -351,9 +351,9 @@ def champion_model(
             "gate_passed": str(gate.passed), "dagster_run_id": context.run_id,
         }.items():
             client.set_model_version_tag(name, version, key, value)
-        client.set_registered_model_alias(name, "challenger", version)
+        client.set_registered_model_alias(name, CHALLENGER_ALIAS, version)
         if gate.passed:
-            client.set_registered_model_alias(name, "champion", version)
+            client.set_registered_model_alias(name, CHAMPION_ALIAS, version)
         results.append((variant, name, version, gate))
         gate_rows[variant] = {"version": version, "passed": gate.passed, "reasons": gate.reasons,
                               "gate_seasons": gate_seasons, "rows": len(pooled), **gate.numbers}
@@ -390,7 +390,7 @@ def _champion_rps(client, name: str, gate_seasons: list[str], rows_hash: str, ba
     from soccer_assets.storage import model_store
 
     try:
-        current = client.get_model_version_by_alias(name, "champion")
+        current = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     except mlflow.exceptions.MlflowException:
         return None
     tags = current.tags

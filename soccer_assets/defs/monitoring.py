@@ -20,6 +20,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from soccer_assets.core.names import CHAMPION_ALIAS
 from soccer_assets.core.seasons import season_from_start_year, season_of_date, season_start_year
 from soccer_assets.defs import ingestion, jobs
 from soccer_assets.defs.resources import LakeResource, MlflowResource, WarehouseResource
@@ -65,7 +66,7 @@ class MonitoringConfig(dg.Config):
     # Score the latest logged prediction per match and model version, not every repeat request.
     one_prediction_per_match: bool = True
     # Registry alias whose ``trained_through`` tag dates the training distribution.
-    model_alias: str = "champion"
+    model_alias: str = CHAMPION_ALIAS
 
 
 # --------------------------------------------------------------------------------------- IO

@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from soccer_assets.config import DEFAULT_SOURCE_URL, SoccerConfig
+from soccer_assets.core.names import EXPERIMENT, SNAPSHOT_TAG
 from soccer_assets.defs.io_managers import LakeParquetIOManager
 from soccer_assets.defs.partitions import loading_config
 from soccer_assets.sources.client import FootballDataClient
@@ -66,7 +67,7 @@ class MlflowResource(dg.ConfigurableResource):
     """MLflow tracking and model registry (a local SQLite store by default, a server in production)."""
 
     tracking_uri: str
-    experiment: str = "soccer-outcome"
+    experiment: str = EXPERIMENT
     # Where a local store keeps artifacts; a tracking server decides this itself.
     artifact_location: str | None = None
     # DVC hash of the pinned raw-data snapshot the run reads (set by `soccer snapshot build`).
@@ -74,7 +75,7 @@ class MlflowResource(dg.ConfigurableResource):
 
     def run_tags(self) -> dict[str, str]:
         """Tags every training run carries besides its own: the data snapshot, when there is one."""
-        return {"soccer.data_snapshot": self.data_snapshot} if self.data_snapshot else {}
+        return {SNAPSHOT_TAG: self.data_snapshot} if self.data_snapshot else {}
 
     def client(self) -> "MlflowClient":
         from mlflow import MlflowClient

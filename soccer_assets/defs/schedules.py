@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from soccer_assets.core.names import LEAGUE_TAG
 from soccer_assets.core.seasons import current_season, partition_key
 from soccer_assets.defs import jobs
 from soccer_assets.defs.partitions import PARTITIONS
@@ -27,6 +28,6 @@ def weekly_current_season(context: dg.ScheduleEvaluationContext) -> dg.RunReques
         tags={
             "dagster/asset_partition_range_start": partition_key(leagues[0], season),
             "dagster/asset_partition_range_end": partition_key(leagues[-1], season),
-            "soccer/league": leagues[0] if len(leagues) == 1 else "multi",
+            LEAGUE_TAG: leagues[0] if len(leagues) == 1 else "multi",
         },
     )

@@ -29,9 +29,8 @@ import pandas as pd
 import xgboost as xgb
 from scipy.optimize import minimize_scalar
 
+from soccer_assets.core.names import VARIANTS
 from soccer_assets.modeling.metrics import N_OUTCOMES, score_all
-
-VARIANTS = ("ratings", "market")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ import xgboost as xgb
 from soccer_assets.modeling.train import TrainedModel, predict_proba
 
 PROBA_COLUMNS = ["p_home", "p_draw", "p_away"]
-REGISTERED_NAMES = {"ratings": "soccer-outcome-ratings", "market": "soccer-outcome-market"}
 
 _META_KEYS = (
     "variant",

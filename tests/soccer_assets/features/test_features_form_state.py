@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from features_gen import match_tables
 
 from soccer_assets.core.schema import CORE_ODDS_COLUMNS
 from soccer_assets.features.build import (
@@ -43,6 +42,7 @@ from soccer_assets.features.state import (
     states_from_records,
     update_states,
 )
+from tests.soccer_assets.features.features_gen import match_tables
 
 P = FeatureParams()
 

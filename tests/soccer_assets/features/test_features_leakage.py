@@ -17,7 +17,6 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
-from features_gen import match_tables, mutate_from
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
@@ -40,6 +39,7 @@ from soccer_assets.features.state import (
     resolve_team_state,
     update_states,
 )
+from tests.soccer_assets.features.features_gen import match_tables, mutate_from
 
 PROPERTY_SETTINGS = settings(
     max_examples=60,
