@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -24,8 +23,7 @@ def build_definitions(config: SoccerConfig | None = None) -> dg.Definitions:
     for name in [m for m in sys.modules if m.startswith("soccer_assets.defs.")]:
         del sys.modules[name]
         package.__dict__.pop(name.rsplit(".", 1)[1], None)
-    partitions = importlib.import_module("soccer_assets.defs.partitions")
-    partitions.set_loading_config(config or load_config())
+    package.LOADING_CONFIG = config or load_config()
     return dg.load_from_defs_folder(path_within_project=_PROJECT)
 
 

@@ -2,30 +2,23 @@
 
 Dagster needs partition keys when an asset is defined, so they are read once per load of the
 definitions: ``soccer_assets.definitions.build_definitions(config)`` sets the config below and
-then (re)imports the ``defs`` modules, each of which asks :func:`league_season_partitions`.
+then (re)imports the ``defs`` modules, which share the partitions built here.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
+import soccer_assets.defs as defs_package
 from soccer_assets.config import SoccerConfig, load_config
 from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM
 
-_loading: SoccerConfig | None = None
-
-
-def set_loading_config(config: SoccerConfig | None) -> None:
-    """The settings the next import of the ``defs`` modules is built from (None: the environment)."""
-    global _loading
-    _loading = config
-
 
 def loading_config() -> SoccerConfig:
-    global _loading
-    if _loading is None:
-        _loading = load_config()
-    return _loading
+    """The settings these definitions are built from (see ``soccer_assets.defs.LOADING_CONFIG``)."""
+    if defs_package.LOADING_CONFIG is None:
+        defs_package.LOADING_CONFIG = load_config()
+    return defs_package.LOADING_CONFIG
 
 
 def league_season_partitions() -> dg.MultiPartitionsDefinition:
