@@ -8,7 +8,7 @@ from pathlib import Path
 
 FORBIDDEN_IMPORTS = re.compile(
     r"^\s*(?:from|import)\s+(?:dagster|sqlalchemy|httpx|requests|mlflow|"
-    r"soccer_assets\.(?:assets|sources|warehouse|resources|definitions))\b",
+    r"soccer_assets\.(?:defs|sources|storage|cli|definitions|config))\b",
     re.MULTILINE,
 )
 IO_CALLS = r"\bopen\(|read_csv|read_parquet|to_parquet|to_csv|urlopen"
