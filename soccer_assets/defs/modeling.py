@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from soccer_assets.core.gate import quality_gate
-from soccer_assets.core.names import CHALLENGER_ALIAS, CHAMPION_ALIAS, VARIANTS
+from soccer_assets.core.names import CHALLENGER_ALIAS, CHAMPION_ALIAS, REGISTERED_NAMES, VARIANTS
 from soccer_assets.core.seasons import (
     LEAGUE_DIM,
     SEASON_DIM,
@@ -310,7 +310,7 @@ def champion_model(
     gate_rows: dict[str, object] = {}
     results = []
     for variant in VARIANTS:
-        name = model_store.REGISTERED_NAMES[variant]
+        name = REGISTERED_NAMES[variant]
         # Out of sample: the same recipe trained before each gate season, scored on it, pooled.
         backtests = [run_backtest(feats, training_games(s), s, variant=variant, seed=config.seed)
                      for s in gate_seasons]
