@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The Dagster UI (webserver + daemon, `dg dev`) on the main job's instance: SQLite Dagster storage in
+# .dagster_home/ (or $DAGSTER_HOME) and the settings of the environment (SOCCER_DATA_DIR, default
+# ./data). Extra arguments go to `dg dev` (e.g. --port 3001, --host 0.0.0.0). Stop it with Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export PATH="$HOME/.local/bin:$PATH"
+export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
+mkdir -p "$DAGSTER_HOME"
+# An instance config of its own: the root dagster.yaml is the PostgreSQL one.
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$DAGSTER_HOME/dagster.yaml"
+exec uv run --frozen dg dev "$@"
