@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import urlsplit
 
 import httpx
 
 from soccer_assets.core.teams import canonical_team
+from soccer_assets.sources.location import file_url_path
 from soccer_serving.settings import ServingSettings
 
 # Pinnacle first, then the market average (and Betbrain's average in older files).
@@ -88,10 +87,10 @@ def read_fixtures_file(base_url: str, timeout: float = 20.0) -> bytes:
     re-run the whole attempt, so no retry loop is needed here.
     """
     url = f"{base_url.rstrip('/')}/fixtures.csv"
-    parts = urlsplit(url)
-    if parts.scheme == "file":
-        return Path(url2pathname(unquote(parts.path))).read_bytes()
-    if parts.scheme not in ("http", "https"):
+    local = file_url_path(url)
+    if local is not None:
+        return local.read_bytes()
+    if urlsplit(url).scheme not in ("http", "https"):
         raise ValueError(f"fixtures URL must be http(s):// or file://, got {base_url!r}")
     response = httpx.get(url, timeout=timeout, follow_redirects=True,
                          headers={"User-Agent": "soccer-predict-serving (fixtures)"})

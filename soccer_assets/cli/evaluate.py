@@ -30,8 +30,6 @@ import re
 import sys
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import pandas as pd
 
@@ -44,6 +42,7 @@ from soccer_assets.core.seasons import (
     seasons_between,
     validate_league,
 )
+from soccer_assets.sources.location import source_dir
 from soccer_assets.sources.parser import ParseError, parse_season_csv
 
 _CODE_DIR = re.compile(r"^\d{4}$")
@@ -52,15 +51,6 @@ _LEAGUE_FILE = re.compile(r"^([A-Z]{1,3}\d)\.csv$")
 
 class EvaluateError(RuntimeError):
     """The evaluation cannot run on this source (missing test season, no training data …)."""
-
-
-def _local_root(source: str) -> Path | None:
-    parts = urlsplit(source)
-    if parts.scheme.lower() == "file":
-        return Path(url2pathname(unquote(parts.path)))
-    if parts.scheme.lower() in ("http", "https"):
-        return None
-    return Path(source)
 
 
 def _discover_local(
@@ -97,7 +87,7 @@ def _discover_local(
 def _load(
     source: str, test_season: str, leagues: list[str] | None, first_season: str | None
 ) -> tuple[pd.DataFrame, dict]:
-    root = _local_root(source)
+    root = source_dir(source)
     loaded: list[dict] = []
     skipped: list[dict] = []
     frames: list[pd.DataFrame] = []
@@ -118,19 +108,21 @@ def _load(
         for league, season, path in files:
             add(league, season, path.read_bytes(), str(path))
     else:
-        from soccer_assets.sources.client import FootballDataClient, SeasonNotPublished
+        from soccer_assets.sources.client import FootballDataClient
+        from soccer_assets.sources.fetch import fetch_seasons
 
         leagues = leagues or load_config().league_list()
         seasons = seasons_between(first_season or FIRST_SEASON, test_season)
+        pairs = [(league, season) for league in leagues for season in seasons]
         with FootballDataClient(source) as client:
-            for league in leagues:
-                for season in seasons:
-                    try:
-                        result = client.fetch_season(league, season)
-                    except SeasonNotPublished:
-                        skipped.append({"league": league, "season": season, "reason": "404"})
-                        continue
-                    add(league, season, result.content, result.url)
+            for item in fetch_seasons(client, pairs):
+                if item.not_published:
+                    skipped.append({"league": item.league, "season": item.season, "reason": "404"})
+                    continue
+                if item.error is not None:
+                    raise item.error
+                assert item.result is not None
+                add(item.league, item.season, item.result.content, item.result.url)
 
     for league in leagues:
         if not any(x["league"] == league and x["season"] == test_season for x in loaded):

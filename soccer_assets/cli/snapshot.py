@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from soccer_assets.config import load_config
-from soccer_assets.core.names import EXPERIMENT, SNAPSHOT_TAG, VARIANTS
+from soccer_assets.core.names import EXPERIMENT, REGISTERED_NAMES, SNAPSHOT_TAG, VARIANTS
 from soccer_assets.core.seasons import partition_key, seasons_between, validate_league
 
 # Metrics are rounded so that the files compare byte for byte and diff readably; 1e-6 is far below
@@ -105,14 +105,16 @@ def fetch_snapshot(
     reported; any other failure, or a file that does not parse, raises :class:`SnapshotError` and
     leaves ``out`` untouched.
     """
-    from soccer_assets.sources.client import FootballDataClient, SeasonNotPublished, SourceError
+    from soccer_assets.core.names import SITE_URL
+    from soccer_assets.sources.client import FootballDataClient
+    from soccer_assets.sources.fetch import fetch_seasons
     from soccer_assets.sources.parser import ParseError, parse_season_csv
 
     out = Path(out)
     leagues = [validate_league(x) for x in leagues]
     if min_interval is None:
         # Polite on the real site (one request a second), free on a mirror or a directory.
-        min_interval = 1.0 if source_url.startswith("https://www.football-data.co.uk") else 0.0
+        min_interval = 1.0 if source_url.startswith(SITE_URL) else 0.0
     staging = out.with_name(f".{out.name}.incoming")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -120,24 +122,24 @@ def fetch_snapshot(
     missing: list[str] = []
     try:
         with FootballDataClient(source_url, min_interval=min_interval) as client:
-            for season in seasons:
-                for league in leagues:
-                    relpath = client.season_path(league, season)
-                    try:
-                        result = client.fetch_season(league, season)
-                    except SeasonNotPublished:
-                        missing.append(relpath)
-                        continue
-                    except SourceError as exc:
-                        raise SnapshotError(f"{relpath}: {exc}") from exc
-                    try:
-                        parsed = parse_season_csv(result.content, league, season)
-                    except ParseError as exc:
-                        raise SnapshotError(f"{relpath} from {source_url} does not parse: {exc}") from exc
-                    target = staging / relpath
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(result.content)  # as served: CRLF, BOM and all
-                    files.append(FetchedFile(league, season, relpath, result.size, len(parsed.matches)))
+            pairs = [(league, season) for season in seasons for league in leagues]
+            for item in fetch_seasons(client, pairs):
+                league, season, relpath = item.league, item.season, item.path
+                if item.not_published:
+                    missing.append(relpath)
+                    continue
+                if item.error is not None:
+                    raise SnapshotError(f"{relpath}: {item.error}") from item.error
+                result = item.result
+                assert result is not None
+                try:
+                    parsed = parse_season_csv(result.content, league, season)
+                except ParseError as exc:
+                    raise SnapshotError(f"{relpath} from {source_url} does not parse: {exc}") from exc
+                target = staging / relpath
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(result.content)  # as served: CRLF, BOM and all
+                files.append(FetchedFile(league, season, relpath, result.size, len(parsed.matches)))
         if not files:
             raise SnapshotError(f"{source_url} has none of the requested season files")
         _swap_in(staging, out)
@@ -238,7 +240,7 @@ def champion_metrics_and_models(tracking_uri: str, snapshot_md5: str, models_dir
         if not runs:
             raise SnapshotError(f"no champion_model run of the {variant} variant tagged with {snapshot_md5}")
         run = runs[0]
-        name = model_store.REGISTERED_NAMES[variant]
+        name = REGISTERED_NAMES[variant]
         versions = client.search_model_versions(f"name = '{name}' and run_id = '{run.info.run_id}'")
         if not versions:
             raise SnapshotError(f"run {run.info.run_id} registered no version of {name}")

@@ -11,7 +11,7 @@ from soccer_assets.core import quality
 from soccer_assets.core.seasons import partition_key, split_partition_key
 from soccer_assets.defs.partitions import PARTITIONS
 from soccer_assets.defs.resources import FootballDataSource, LakeResource, WarehouseResource
-from soccer_assets.sources.client import SeasonNotPublished, SourceError
+from soccer_assets.sources.fetch import CachedFile, fetch_seasons
 from soccer_assets.sources.parser import ParseError, parse_season_csv
 
 # One run over any number of league-seasons: the per-run cost (~1-10 s) dominates the work of a
@@ -54,27 +54,28 @@ def raw_match_files(
     store = lake.get()
     fetched_files = {}
     errors: dict[str, str] = {}
+
+    def stored(league: str, season: str) -> CachedFile | None:
+        # The previous copy makes the request conditional (a 304 costs no download).
+        meta = store.read_raw_meta(league, season)
+        if not meta:
+            return None
+        return CachedFile(store.read_raw(league, season), meta.get("etag"), meta.get("last_modified"))
+
     # Fetch and parse every partition before storing any: a bulk run either stores all of its
     # files or none, and a file we cannot parse never replaces the previous good copy.
     with source.client() as client:
-        for league, season in run_partitions(context):
+        for item in fetch_seasons(client, run_partitions(context), cached=stored):
+            league, season = item.league, item.season
             key = partition_key(league, season)
-            cached_meta = store.read_raw_meta(league, season)
-            cached = store.read_raw(league, season) if cached_meta else None
-            try:
-                fetched = client.fetch_season(
-                    league,
-                    season,
-                    etag=(cached_meta or {}).get("etag"),
-                    last_modified=(cached_meta or {}).get("last_modified"),
-                    cached=cached,
-                )
-            except SeasonNotPublished as exc:
-                errors[key] = f"{league} {season} is not published at the source yet: {exc}"
+            if item.not_published:
+                errors[key] = f"{league} {season} is not published at the source yet: {item.error}"
                 continue
-            except SourceError as exc:
-                errors[key] = f"could not fetch {league} {season}: {exc}"
+            if item.error is not None:
+                errors[key] = f"could not fetch {league} {season}: {item.error}"
                 continue
+            fetched = item.result
+            assert fetched is not None
             try:
                 parsed = parse_season_csv(fetched.content, league, season)
             except ParseError as exc:

@@ -22,30 +22,26 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from soccer_assets.core.schema import odds_triplet
+from soccer_assets.core.schema import KEY_COLUMNS, odds_triplet
 from soccer_assets.features.elo import EloParams
-from soccer_assets.features.form import FormParams
-from soccer_assets.features.params import FeatureParams
-from soccer_assets.features.pi_ratings import PiParams
-from soccer_assets.features.state import (
+from soccer_assets.features.feature_vector import (
     ALL_FEATURES,
     ELO_DIFF_FEATURE,
     MARKET_FEATURES,
     MARKET_PROB_FEATURES,
     RATING_FEATURES,
-    TeamKey,
-    TeamState,
-    build_team_states,
     fixture_features,
-    iter_match_days,
     market_features_from_odds,
     match_feature_vector,
-    match_records,
     rating_feature_vector,
-    resolve_team_state,
-    states_from_records,
-    update_states,
 )
+from soccer_assets.features.form import FormParams
+from soccer_assets.features.match_records import iter_match_days, match_records
+from soccer_assets.features.params import FeatureParams
+from soccer_assets.features.pi_ratings import PiParams
+from soccer_assets.features.rollover import resolve_team_state
+from soccer_assets.features.team_state import TeamKey, TeamState, states_from_records
+from soccer_assets.features.updates import build_team_states, update_states
 
 __all__ = [
     "ALL_FEATURES",
@@ -69,7 +65,6 @@ __all__ = [
     "tune_rating_params",
 ]
 
-KEY_COLUMNS = ["match_id", "league", "season", "date", "kickoff", "home_team", "away_team"]
 # Open (pre-match) odds only; closing odds are for evaluation and never become features.
 OPEN_ODDS_PREFERENCE = ("ps", "avg")
 

@@ -12,7 +12,9 @@ code path:
 * ``file:///some/dir`` — a directory in the site's layout (``mmz4281/<code>/<DIV>.csv``,
   ``fixtures.csv``), e.g. a DVC-pinned snapshot for offline, reproducible runs.
 
-Behaviour that matters to callers:
+Behaviour that matters to callers (the HTTP rules live in ``transport.py``, ``file://`` reads in
+``local.py``, the site's layout in ``layout.py``, the errors in ``errors.py``; ``fetch.py`` loops
+over league-seasons):
 
 * Transient faults (5xx, 408/429, connection errors, timeouts, a body shorter than its
   ``Content-Length``) are retried a bounded number of times with exponential backoff; when the
@@ -29,26 +31,27 @@ Behaviour that matters to callers:
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import random
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import urlsplit
 
 import httpx
 
-from soccer_assets.core.seasons import season_to_code, validate_league
+from soccer_assets.sources.errors import SeasonNotPublished, SourceError, SourceUnavailable
+from soccer_assets.sources.layout import DEFAULT_BASE_URL, FIXTURES_PATH, join_url
+from soccer_assets.sources.layout import season_path as _season_path
+from soccer_assets.sources.local import read_local
+from soccer_assets.sources.location import file_url_path
+from soccer_assets.sources.result import FetchResult
+from soccer_assets.sources.transport import HttpTransport
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_USER_AGENT",
+    "FIXTURES_PATH",
     "FetchResult",
     "FootballDataClient",
     "SeasonNotPublished",
@@ -56,94 +59,10 @@ __all__ = [
     "SourceUnavailable",
 ]
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_BASE_URL = "https://www.football-data.co.uk"
 DEFAULT_USER_AGENT = (
     "soccer-predict/0.1 (football match-outcome research pipeline; "
     "fetches season CSVs at most about once per second; python-httpx)"
 )
-FIXTURES_PATH = "fixtures.csv"
-
-# 404/410: the file does not exist (yet). Answered permanently, never retried.
-_NOT_PUBLISHED = frozenset({404, 410})
-# 408 Request Timeout and 429 Too Many Requests are 4xx but are explicitly "try again later".
-_RETRYABLE_4XX = frozenset({408, 429})
-
-
-class SourceError(Exception):
-    """Base class for every failure to obtain a file from the source.
-
-    ``url`` is the file that was asked for, so callers can report it without re-deriving it.
-    """
-
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.url = url
-
-
-class SeasonNotPublished(SourceError):
-    """The season/league file (or ``fixtures.csv``) does not exist at the source (HTTP 404/410,
-    or a missing file under ``file://``).
-
-    Expected for a season that has not started or a league the site does not cover; callers
-    typically skip the partition rather than fail the run. Never retried.
-    """
-
-
-class SourceUnavailable(SourceError):
-    """Transient faults persisted through every retry.
-
-    ``attempts`` holds one human-readable line per attempt (``"attempt 2: HTTP 503 Service
-    Unavailable"``), which the message repeats, so an operator can tell a flaky network from an
-    outage from a server that keeps cutting the body short.
-    """
-
-    def __init__(self, message: str, *, url: str, attempts: tuple[str, ...]) -> None:
-        super().__init__(message, url=url)
-        self.attempts = attempts
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What a fetch produced.
-
-    ``sha256`` (hex of ``content``) is the data version: it changes exactly when the bytes do, no
-    matter whether they came from a 200, a 304 (the cached bytes) or a file. ``etag`` and
-    ``last_modified`` are the validators to store and pass back on the next fetch. ``attempts``
-    counts HTTP requests made (1 for ``file://``), useful for metrics and for tests.
-    """
-
-    content: bytes = field(repr=False)
-    sha256: str
-    url: str
-    status: int
-    etag: str | None
-    last_modified: str | None
-    not_modified: bool
-    attempts: int
-
-    @property
-    def size(self) -> int:
-        return len(self.content)
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 class FootballDataClient:
@@ -214,26 +133,26 @@ class FootballDataClient:
         self.jitter = jitter
         self.min_interval = min_interval
         self.user_agent = user_agent
-        self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self._lock = threading.Lock()
-        self._last_request_at: float | None = None
 
-        parts = urlsplit(self.base_url)
-        scheme = parts.scheme.lower()
+        scheme = urlsplit(self.base_url).scheme.lower()
         self._file_root: Path | None = None
-        self._http: httpx.Client | None = None
+        self._http: HttpTransport | None = None
         if scheme == "file":
-            if parts.netloc not in ("", "localhost"):
-                raise ValueError(f"file:// URLs must name a local path, got {base_url!r}")
-            self._file_root = Path(url2pathname(unquote(parts.path)))
+            self._file_root = file_url_path(self.base_url)
         elif scheme in ("http", "https"):
-            self._http = httpx.Client(
-                timeout=httpx.Timeout(timeout, connect=connect_timeout),
-                headers={"User-Agent": user_agent, "Accept": "text/csv, */*;q=0.5"},
-                follow_redirects=True,  # the site has moved http -> https before
+            self._http = HttpTransport(
+                timeout=timeout,
+                connect_timeout=connect_timeout,
+                max_retries=max_retries,
+                backoff=backoff,
+                max_backoff=max_backoff,
+                jitter=jitter,
+                min_interval=min_interval,
+                user_agent=user_agent,
                 transport=transport,
+                clock=clock,
+                sleep=sleep,
+                rng=rng,
             )
         else:
             raise ValueError(f"base_url must be https://, http:// or file://, got {base_url!r}")
@@ -251,10 +170,10 @@ class FootballDataClient:
 
         Validates both parts, so a typo fails here rather than as a confusing 404.
         """
-        return f"mmz4281/{season_to_code(season)}/{validate_league(league)}.csv"
+        return _season_path(league, season)
 
     def url_for(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+        return join_url(self.base_url, path)
 
     def season_url(self, league: str, season: str) -> str:
         return self.url_for(self.season_path(league, season))
@@ -309,209 +228,10 @@ class FootballDataClient:
     ) -> FetchResult:
         """Fetch any file by site-relative path (e.g. ``notes.txt``)."""
         if self._file_root is not None:
-            return self._fetch_file(path, cached=cached)
-        return self._fetch_http(self.url_for(path), etag=etag, last_modified=last_modified, cached=cached)
-
-    # ------------------------------------------------------------------ HTTP
-
-    def _fetch_http(
-        self,
-        url: str,
-        *,
-        etag: str | None,
-        last_modified: str | None,
-        cached: bytes | None,
-    ) -> FetchResult:
+            rel = path.lstrip("/")
+            return read_local(self._file_root / rel, self.url_for(rel), cached=cached)
         assert self._http is not None
-        headers: dict[str, str] = {}
-        if cached is not None:
-            if etag:
-                headers["If-None-Match"] = etag
-            if last_modified:
-                headers["If-Modified-Since"] = last_modified
-
-        total = self.max_retries + 1
-        log: list[str] = []
-        for attempt in range(1, total + 1):
-            self._throttle()
-            retry_after: float | None = None
-            try:
-                response = self._http.get(url, headers=headers)
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.TooManyRedirects) as exc:
-                # Configuration problems: retrying cannot help.
-                raise SourceError(f"GET {url} failed: {type(exc).__name__}: {exc}", url=url) from exc
-            except (httpx.TransportError, httpx.DecodingError) as exc:
-                # Timeouts, refused/reset connections, a body cut short (RemoteProtocolError),
-                # a corrupt compressed stream: all worth another try.
-                problem = self._describe(exc)
-            else:
-                status = response.status_code
-                reason = response.reason_phrase
-                if status == 200:
-                    truncation = self._truncation(response)
-                    if truncation is None:
-                        return self._result(
-                            response.content, url, status, response, attempt, not_modified=False
-                        )
-                    problem = truncation
-                elif status == 304:
-                    if cached is None:
-                        raise SourceError(
-                            f"GET {url} answered 304 Not Modified to an unconditional request",
-                            url=url,
-                        )
-                    return self._result(
-                        cached,
-                        url,
-                        status,
-                        response,
-                        attempt,
-                        not_modified=True,
-                        etag=etag,
-                        last_modified=last_modified,
-                    )
-                elif status in _NOT_PUBLISHED:
-                    raise SeasonNotPublished(
-                        f"{url} is not published (HTTP {status} {reason}): the season/league "
-                        "file does not exist at the source (yet)",
-                        url=url,
-                    )
-                elif status >= 500 or status in _RETRYABLE_4XX:
-                    problem = f"HTTP {status} {reason}"
-                    retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-                else:
-                    raise SourceError(
-                        f"GET {url} answered HTTP {status} {reason}; not retried "
-                        "(the server refused the request)",
-                        url=url,
-                    )
-
-            log.append(f"attempt {attempt}: {problem}")
-            if attempt < total:
-                delay = self._backoff_delay(attempt, retry_after)
-                logger.warning(
-                    "GET %s attempt %d/%d failed (%s); retrying in %.2fs",
-                    url,
-                    attempt,
-                    total,
-                    problem,
-                    delay,
-                )
-                self._sleep(delay)
-
-        raise SourceUnavailable(
-            f"GET {url} failed after {total} attempt{'s' if total != 1 else ''}: " + "; ".join(log),
-            url=url,
-            attempts=tuple(log),
-        )
-
-    def _describe(self, exc: Exception) -> str:
-        """One line per failed attempt; timeouts say which limit tripped (httpx just says
-        'timed out')."""
-        detail = str(exc) or "no detail"
-        if isinstance(exc, httpx.ConnectTimeout):
-            detail = f"no connection within {self.connect_timeout}s"
-        elif isinstance(exc, httpx.TimeoutException):
-            detail = f"no data within {self.timeout}s ({detail})"
-        return f"{type(exc).__name__}: {detail}"
-
-    @staticmethod
-    def _truncation(response: httpx.Response) -> str | None:
-        """Describe a body shorter/longer than its ``Content-Length``, else None.
-
-        httpx normally raises ``RemoteProtocolError`` itself when the peer closes early; this is
-        the belt to that pair of braces (and covers proxies that mangle framing). Compares raw
-        bytes on the wire, so it is correct for gzip-encoded responses too.
-        """
-        declared = response.headers.get("Content-Length")
-        if declared is None or not declared.strip().isdigit():
-            return None
-        expected = int(declared)
-        received = response.num_bytes_downloaded
-        if received != expected:
-            return f"truncated body: received {received} of {expected} bytes"
-        return None
-
-    def _result(
-        self,
-        content: bytes,
-        url: str,
-        status: int,
-        response: httpx.Response,
-        attempts: int,
-        *,
-        not_modified: bool,
-        etag: str | None = None,
-        last_modified: str | None = None,
-    ) -> FetchResult:
-        # A 304 may omit validators; then the ones we sent are still the current ones.
-        return FetchResult(
-            content=content,
-            sha256=_sha256(content),
-            url=url,
-            status=status,
-            etag=response.headers.get("ETag") or etag,
-            last_modified=response.headers.get("Last-Modified") or last_modified,
-            not_modified=not_modified,
-            attempts=attempts,
-        )
-
-    def _backoff_delay(self, attempt: int, retry_after: float | None) -> float:
-        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        if self.jitter:
-            delay *= 1.0 - self.jitter * self._rng.random()
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_backoff))
-        return delay
-
-    def _throttle(self) -> None:
-        """Block until ``min_interval`` has passed since the previous request started.
-
-        Holding the lock while sleeping serialises request starts across threads sharing this
-        client, which is exactly the point.
-        """
-        with self._lock:
-            now = self._clock()
-            if self._last_request_at is not None and self.min_interval > 0:
-                wait = self._last_request_at + self.min_interval - now
-                if wait > 0:
-                    self._sleep(wait)
-                    now = self._clock()
-            self._last_request_at = now
-
-    # ------------------------------------------------------------------ file
-
-    def _fetch_file(self, path: str, *, cached: bytes | None) -> FetchResult:
-        """Read a file from the local snapshot, mimicking the HTTP contract.
-
-        ``status`` is synthesised (200, or 304 when ``cached`` equals the file) and the validators
-        are a content-hash ETag and the file's mtime, so callers need no special case.
-        """
-        assert self._file_root is not None
-        rel = path.lstrip("/")
-        file = self._file_root / rel
-        url = self.url_for(rel)
-        try:
-            content = file.read_bytes()
-            mtime = file.stat().st_mtime
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise SeasonNotPublished(
-                f"{url} is not published: no such file {file} in the local snapshot", url=url
-            ) from exc
-        except OSError as exc:
-            raise SourceError(f"cannot read {file}: {exc}", url=url) from exc
-        digest = _sha256(content)
-        not_modified = cached is not None and _sha256(cached) == digest
-        return FetchResult(
-            content=cached if not_modified and cached is not None else content,
-            sha256=digest,
-            url=url,
-            status=304 if not_modified else 200,
-            etag=f'"{digest}"',
-            last_modified=formatdate(mtime, usegmt=True),
-            not_modified=not_modified,
-            attempts=1,
-        )
+        return self._http.get(self.url_for(path), etag=etag, last_modified=last_modified, cached=cached)
 
     # ------------------------------------------------------------- lifecycle
 

@@ -51,9 +51,10 @@ def _mapping(mapping: dg.PartitionMapping | None) -> Any:
             },
         }
     if isinstance(mapping, dg.StaticPartitionMapping):
+        by_upstream = mapping.downstream_partition_keys_by_upstream_partition_key
         return {"type": "StaticPartitionMapping",
                 "map": {k: sorted(v) if isinstance(v, (set, list, frozenset)) else v
-                        for k, v in sorted(mapping.downstream_partition_keys_by_upstream_partition_key.items())}}
+                        for k, v in sorted(by_upstream.items())}}
     return {"type": type(mapping).__name__}
 
 

@@ -7,12 +7,12 @@ import dagster as dg
 import pytest
 from mlflow import MlflowClient
 
+from soccer_assets.core.names import REGISTERED_NAMES
 from soccer_assets.core.seasons import seasons_between
 from soccer_assets.defs.features import match_features, team_state
 from soccer_assets.defs.ingestion import matches, raw_match_files
 from soccer_assets.defs.modeling import champion_model, model_evaluation, temporal_split, trained_model
 from soccer_assets.defs.resources import MlflowResource
-from soccer_assets.core.names import REGISTERED_NAMES
 from soccer_assets.storage.model_store import load_outcome_model
 from tests.support.mirror import Mirror
 from tests.support.pipeline import failure_text, materialize, resources

@@ -218,24 +218,25 @@ def build_with_lookahead_promotion(matches: pd.DataFrame) -> pd.DataFrame:
     """The tempting alternative seeding rule: a promoted team starts at the mean of the teams
     that are absent from the new season, which is only known from the season's future matches.
     """
-    import soccer_assets.features.state as state_mod
+    # ``resolve_team_state`` looks ``entrant_state`` up in its own module, so patch it there.
+    import soccer_assets.features.rollover as rollover_mod
 
-    real_entrant = state_mod.entrant_state
+    real_entrant = rollover_mod.entrant_state
     teams_by_season = {
         key: set(g["home_team"]) | set(g["away_team"])
         for key, g in matches.groupby(["league", "season"])
     }
 
     def entrant(states, league, team, season, params):
-        prev = state_mod.previous_season_summaries(states, league, season)
+        prev = rollover_mod.previous_season_summaries(states, league, season)
         now = teams_by_season.get((league, season), set())
         left = [s for s in prev if s.team not in now]  # LOOK-AHEAD
         if not left:
             return real_entrant(states, league, team, season, params)
         elo = sum(s.elo for s in left) / len(left)
-        return state_mod.initial_state(league, team, season, params, elo=elo, promoted=True)
+        return rollover_mod.initial_state(league, team, season, params, elo=elo, promoted=True)
 
-    with mock.patch.object(state_mod, "entrant_state", entrant):
+    with mock.patch.object(rollover_mod, "entrant_state", entrant):
         return build_match_features(matches)
 
 

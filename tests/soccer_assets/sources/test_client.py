@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from soccer_assets.core.names import SITE_URL
 from soccer_assets.sources.client import (
+    DEFAULT_BASE_URL,
     FetchResult,
     FootballDataClient,
     SeasonNotPublished,
@@ -42,6 +44,12 @@ def test_urls_follow_the_site_layout() -> None:
     assert prefixed.season_url("SP1", "2012-13") == "http://127.0.0.1:9/mirror/mmz4281/1213/SP1.csv"
     client.close()
     prefixed.close()
+
+
+def test_default_base_url_is_the_site() -> None:
+    assert DEFAULT_BASE_URL == SITE_URL
+    with FootballDataClient() as client:
+        assert client.base_url == SITE_URL and not client.is_local
 
 
 @pytest.mark.parametrize(("league", "season"), [("premier", "2023-24"), ("E0", "2023-25"), ("E0", "2324")])
