@@ -119,8 +119,8 @@ def prepare(tracking_uri: str, warehouse_url: str) -> tuple[list[dict[str, Any]]
     from soccer_assets.features.params import FeatureParams
     from soccer_assets.features.state import RATING_FEATURES, build_team_states
     from soccer_assets.modeling.metrics import outcome_index
-    from soccer_assets.storage.serving import create_serving_schema
     from soccer_assets.storage.warehouse import Warehouse
+    from soccer_serving.jobs.store import create_serving_schema
     from soccer_serving.registry import feature_params_hash
 
     matches = load_e0()

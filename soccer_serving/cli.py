@@ -32,7 +32,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        "soccer_serving.app:create_app",
+        "soccer_serving.main:create_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -61,9 +61,9 @@ def worker(argv: Sequence[str] | None = None) -> int:
 
     from dramatiq import Worker
 
-    from soccer_assets.storage.serving import create_serving_schema
     from soccer_assets.storage.warehouse import Warehouse
     from soccer_serving.jobs import JobRunner, declare_job_actor, make_actor_fn, make_broker
+    from soccer_serving.jobs.store import create_serving_schema
 
     warehouse = Warehouse(settings.warehouse_url, create_schema=False)
     create_serving_schema(warehouse.engine)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage import prediction_log as plog
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +47,14 @@ class PredictionLogWriter:
         if not rows:
             return
         if self.mode == "sync" or self._thread is None:
-            wh.log_predictions(self.engine, rows)
+            plog.log_predictions(self.engine, rows)
             return
         for i, row in enumerate(rows):
             try:
                 self._queue.put_nowait(row)
             except queue.Full:
                 self.inline_fallbacks += 1
-                wh.log_predictions(self.engine, list(rows[i:]))
+                plog.log_predictions(self.engine, list(rows[i:]))
                 return
 
     def pending(self) -> int:
@@ -79,7 +79,7 @@ class PredictionLogWriter:
                     continue
             batch += self._drain(self.batch_rows - len(batch))
             try:
-                wh.log_predictions(self.engine, batch)
+                plog.log_predictions(self.engine, batch)
                 batch = []
             except Exception as exc:
                 self.flush_failures += 1

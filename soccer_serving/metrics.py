@@ -19,7 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
-from soccer_assets.storage import serving as wh_serving
+from soccer_assets.storage import prediction_log as plog
+from soccer_serving.jobs import store as jobs_store
 
 if TYPE_CHECKING:  # pragma: no cover
     from soccer_serving.registry import ModelManager
@@ -95,7 +96,7 @@ class ServingCollector(Collector):
         if engine is None:
             return
         try:
-            rows = wh_serving.read_live_monitoring(engine)
+            rows = plog.read_live_monitoring(engine)
         except Exception as exc:  # an old warehouse without the table, or the database is down
             logger.warning("metrics: live monitoring figures unreadable: %s", exc)
             return
@@ -179,9 +180,9 @@ class ServingCollector(Collector):
             yield up
             return
         try:
-            counts = wh_serving.job_status_counts(engine)
-            durations = wh_serving.job_duration_stats(engine)
-            states = wh_serving.team_state_summary(engine)
+            counts = jobs_store.job_status_counts(engine)
+            durations = jobs_store.job_duration_stats(engine)
+            states = plog.team_state_summary(engine)
         except Exception as exc:  # a scrape must not fail because the database is down
             logger.warning("metrics: warehouse query failed: %s", exc)
             up.add_metric([], 0.0)

@@ -27,7 +27,7 @@ from soccer_assets.features.state import (
     match_feature_vector,
     resolve_team_state,
 )
-from soccer_assets.storage import serving as wh_serving
+from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving.registry import (
     OUTCOMES,
@@ -35,6 +35,7 @@ from soccer_serving.registry import (
     feature_params_hash,
     serving_feature_params,
 )
+from soccer_serving.schemas import MatchRequest
 
 
 class PredictionError(Exception):
@@ -90,6 +91,12 @@ class MatchQuery:
     kickoff: dt.date | None = None
     odds: tuple[float, float, float] | None = None
     season: str | None = None
+
+
+def match_query(m: MatchRequest) -> MatchQuery:
+    """An API request body (or a validated job item) → ``MatchQuery``."""
+    odds = (m.odds.home, m.odds.draw, m.odds.away) if m.odds is not None else None
+    return MatchQuery(m.league, m.home_team, m.away_team, m.kickoff, odds, m.season)
 
 
 @dataclass(frozen=True)
@@ -189,13 +196,13 @@ class TeamStateStore:
         cached = self._cache.get(league)
         if cached is not None and now - cached[0] < self.ttl:
             return cached[1]
-        version = wh_serving.team_state_version(self.engine, league)
+        version = plog.team_state_version(self.engine, league)
         if cached is not None and cached[1].version == version:
             self._cache[league] = (now, cached[1])
             return cached[1]
         if not version[0]:
             self._cache.pop(league, None)
-            leagues = sorted(r["league"] for r in wh_serving.team_state_summary(self.engine))
+            leagues = sorted(r["league"] for r in plog.team_state_summary(self.engine))
             raise UnknownLeague(
                 f"no team state for league {league!r}; known leagues: {', '.join(leagues) or 'none'}",
                 suggestions=leagues,
@@ -218,7 +225,7 @@ class TeamStateStore:
     def known_teams(self) -> frozenset[str]:
         now = time.monotonic()
         if self._known is None or now - self._known[0] >= self.known_ttl:
-            self._known = (now, frozenset(wh_serving.known_teams(self.engine)))
+            self._known = (now, frozenset(plog.known_teams(self.engine)))
         return self._known[1]
 
 

@@ -1,4 +1,4 @@
-"""Champion models from the MLflow registry: load, check, hot-swap.
+"""Models from the MLflow registry: look up an alias, download, load and check one version.
 
 Model contract (what the training pipeline registers): registered models ``soccer-outcome-ratings``
 and ``soccer-outcome-market``, promoted with the alias ``champion``. Two packagings are served:
@@ -6,8 +6,9 @@ and ``soccer-outcome-market``, promoted with the alias ``champion``. Two packagi
 * ``mlflow.xgboost`` of an ``xgboost.Booster`` (``multi:softprob``, classes H, D, A) whose
   signature's input columns, in order, are its feature columns; probabilities are
   ``booster.predict(xgb.DMatrix(X[feature_columns]))``;
-* the pipeline's pyfunc package (``soccer_assets.storage.model_store``: ``booster.ubj`` +
-  ``model_meta.json``), read without unpickling its class; probabilities are
+* the pipeline's pyfunc package (``soccer_assets.storage.model_store``, format
+  ``soccer_assets.modeling.artifact``: ``booster.ubj`` + ``model_meta.json``), read without
+  unpickling its class; probabilities are
   ``soccer_assets.modeling.train.predict_proba`` (best iteration, base margin, temperature).
 
 The run should carry the tag ``feature_params_json`` (or ``feature.*`` params) of the
@@ -16,7 +17,8 @@ ones this server computes features with is refused; one that records none is ser
 defaults assumed, which ``/ready`` and ``/v1/model`` report.
 
 MLflow is imported lazily (it takes seconds), so the API answers ``/healthcheck`` at once and
-``/ready`` says when the models are in.
+``/ready`` says when the models are in. Holding and hot-swapping the champions is
+:mod:`soccer_serving.manager`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,6 @@ from soccer_serving.settings import ServingSettings
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("ratings", "market")
 OUTCOMES = ("H", "D", "A")
 
 
@@ -133,18 +134,6 @@ class LoadedModel:
             "loaded_at": self.loaded_at.isoformat(),
             "feature_params": self.feature_params_note or "match the serving parameters",
         }
-
-
-@dataclass
-class SlotStatus:
-    """What the registry said and what happened on the last check of one variant."""
-
-    registry_version: str | None = None
-    last_check: dt.datetime | None = None
-    registry_error: str | None = None
-    load_error: str | None = None
-    load_failures: int = 0
-    refused: dict[str, str] = field(default_factory=dict)  # version -> reason
 
 
 def _configure_mlflow_env(settings: ServingSettings) -> None:
@@ -262,9 +251,9 @@ class RegistryClient:
 
 
 def _load_outcome_pyfunc(local: Path, meta: Any) -> Any:
-    """The pipeline's pyfunc package (``soccer_assets.storage.model_store``) without unpickling its class:
-    read ``booster.ubj`` and ``model_meta.json`` into a ``modeling.train.TrainedModel``."""
-    from soccer_assets.modeling.train import TrainedModel
+    """The pipeline's pyfunc package (``soccer_assets.storage.model_store``) without unpickling its
+    class: the files of :mod:`soccer_assets.modeling.artifact` into a ``modeling.train.TrainedModel``."""
+    from soccer_assets.modeling import artifact
 
     conf = meta.flavors.get("python_function", {})
     paths: dict[str, Path] = {}
@@ -272,25 +261,17 @@ def _load_outcome_pyfunc(local: Path, meta: Any) -> Any:
         rel = entry.get("path") if isinstance(entry, dict) else entry
         if rel:
             paths[key] = local / rel
-    booster_path = paths.get("booster") or next(iter(local.rglob("booster.ubj")), None)
-    meta_path = paths.get("meta") or next(iter(local.rglob("model_meta.json")), None)
+    booster_path = paths.get(artifact.BOOSTER_ARTIFACT) or _find(local, artifact.BOOSTER_FILE)
+    meta_path = paths.get(artifact.META_ARTIFACT) or _find(local, artifact.META_FILE)
     if booster_path is None or meta_path is None or not booster_path.exists() or not meta_path.exists():
         raise ValueError("unsupported model format: neither an mlflow.xgboost model nor the "
-                         "outcome pyfunc package (booster.ubj + model_meta.json)")
-    info = json.loads(meta_path.read_text())
-    booster = xgb.Booster()
-    booster.load_model(str(booster_path))
-    fields = ("variant", "features", "best_iteration", "params", "seed", "validation_metrics",
-              "base_margin_columns", "prior", "temperature")
-    missing = [f for f in ("features", "best_iteration") if f not in info]
-    if missing:
-        raise ValueError(f"model_meta.json lacks {missing}")
-    kwargs = {f: info[f] for f in fields if f in info}
-    kwargs.setdefault("variant", "ratings")
-    kwargs.setdefault("params", {})
-    kwargs.setdefault("seed", 0)
-    kwargs.setdefault("validation_metrics", {})
-    return TrainedModel(booster=booster, **kwargs)
+                         f"outcome pyfunc package ({artifact.BOOSTER_FILE} + {artifact.META_FILE})")
+    info = artifact.parse_meta(meta_path.read_text())
+    return artifact.trained_from_parts(booster_path.read_bytes(), info)
+
+
+def _find(local: Path, name: str) -> Path | None:
+    return next(iter(local.rglob(name)), None)
 
 
 def check_feature_params(run_data: Any) -> str | None:
@@ -338,100 +319,6 @@ def _check_features(names: tuple[str, ...], variant: str) -> None:
         raise ValueError(f"the model uses columns this server cannot compute: {unknown[:5]}")
     if variant == "ratings" and any(n not in RATING_FEATURES for n in names):
         raise ValueError("the ratings model uses market features")
-
-
-class ModelManager:
-    """Holds the champion of each variant; ``refresh`` moves to the version the alias points at.
-
-    Swaps are atomic (one dict assignment); a version that fails to load or is refused leaves the
-    previous one in service and is reported by ``status``.
-    """
-
-    def __init__(
-        self,
-        settings: ServingSettings,
-        registry: RegistryClient | None = None,
-        on_change: Callable[[LoadedModel], None] | None = None,
-    ):
-        self.settings = settings
-        self.registry = registry or RegistryClient(settings)
-        self._models: dict[str, LoadedModel] = {}
-        self.status: dict[str, SlotStatus] = {v: SlotStatus() for v in VARIANTS}
-        self._refresh_lock = threading.Lock()
-        self._on_change = on_change
-        self.refreshes = 0
-
-    @property
-    def models(self) -> dict[str, LoadedModel]:
-        return self._models
-
-    def get(self, variant: str) -> LoadedModel | None:
-        return self._models.get(variant)
-
-    def refresh(self) -> dict[str, LoadedModel]:
-        """Check the alias of every variant and load a new version if it moved. Never raises."""
-        with self._refresh_lock:
-            names = self.settings.model_names()
-            alias = self.settings.model_alias
-            for variant in VARIANTS:
-                st = self.status[variant]
-                try:
-                    version = self.registry.alias_version(names[variant], alias)
-                    st.registry_error = None
-                except Exception as exc:
-                    st.registry_error = short_error(exc)
-                    logger.warning("registry lookup of %s@%s failed: %s", names[variant], alias,
-                                   st.registry_error)
-                    continue
-                finally:
-                    st.last_check = dt.datetime.now(dt.UTC)
-                st.registry_version = version
-                current = self._models.get(variant)
-                if version is None or (current is not None and current.version == version):
-                    if version is not None:
-                        st.load_error = None
-                    continue
-                if version in st.refused:
-                    continue
-                try:
-                    loaded = self.registry.load(variant, names[variant], version, alias)
-                except ValueError as exc:
-                    reason = redact(str(exc))
-                    st.refused[version] = reason
-                    st.load_error = f"version {version} refused: {reason}"
-                    st.load_failures += 1
-                    logger.error("%s v%s refused: %s", names[variant], version, reason)
-                    continue
-                except Exception as exc:
-                    st.load_error = f"version {version} failed to load: {short_error(exc)}"
-                    st.load_failures += 1
-                    logger.warning("loading %s v%s failed: %s", names[variant], version, st.load_error)
-                    continue
-                st.load_error = None
-                self._models = {**self._models, variant: loaded}
-                logger.info("serving %s v%s (%s)", loaded.name, loaded.version, variant)
-                if self._on_change is not None:
-                    self._on_change(loaded)
-            self.refreshes += 1
-            return self._models
-
-    def describe(self) -> dict[str, Any]:
-        names = self.settings.model_names()
-        out: dict[str, Any] = {}
-        for variant in VARIANTS:
-            st = self.status[variant]
-            m = self._models.get(variant)
-            out[variant] = {
-                "name": names[variant],
-                "alias": self.settings.model_alias,
-                "loaded": m.describe() if m else None,
-                "registry_version": st.registry_version,
-                "last_check": st.last_check.isoformat() if st.last_check else None,
-                "registry_error": st.registry_error,
-                "load_error": st.load_error,
-                "refused_versions": dict(st.refused),
-            }
-        return out
 
 
 # ``scheme://user:password@host`` in a message (MLflow puts the tracking URI, credentials included,

@@ -1,24 +1,21 @@
 """Serving settings, read from the environment (prefix ``SOCCER_``) by pydantic-settings.
 
 One object is shared by the API (``create_app``) and the job worker, so both agree on the model
-names, the warehouse, the broker and the queue.
+names, the warehouse, the broker and the queue. What the pipeline reads too has the field name and
+default of ``soccer_assets.config.SoccerConfig`` (``data_dir``, ``warehouse_url``,
+``mlflow_tracking_uri``; ``fixtures_url`` defaults to the pipeline's source, ``SITE_URL``), so a
+fresh checkout serves what ``soccer pipeline`` wrote. Nothing is read at import time.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def _default_warehouse_url() -> str:
-    # Same embedded default as the pipeline (``soccer_assets.config.warehouse_url``): SQLite in the
-    # data dir, so a fresh checkout serves what ``soccer pipeline`` wrote.
-    data_dir = os.environ.get("SOCCER_DATA_DIR") or str(Path.cwd() / "data")
-    return f"sqlite:///{Path(data_dir) / 'warehouse.db'}"
+from soccer_assets.core.names import CHAMPION_ALIAS, REGISTERED_NAMES, SITE_URL
 
 
 class ServingSettings(BaseSettings):
@@ -28,15 +25,20 @@ class ServingSettings(BaseSettings):
         env_prefix="SOCCER_", extra="ignore", populate_by_name=True, protected_namespaces=()
     )
 
+    # --- shared with the pipeline (soccer_assets.config.SoccerConfig) -----------------------
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / "data",
+                           description="The pipeline's data dir; holds the embedded default stores.")
+
     # --- model registry -------------------------------------------------------------------
     mlflow_tracking_uri: str = Field(
-        default="http://127.0.0.1:5000",
+        default="",
         validation_alias=AliasChoices("SOCCER_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
-        description="MLflow tracking/registry URI (falls back to MLFLOW_TRACKING_URI).",
+        description="MLflow tracking/registry URI (falls back to MLFLOW_TRACKING_URI); "
+        "default SQLite in data_dir.",
     )
-    model_name_ratings: str = "soccer-outcome-ratings"
-    model_name_market: str = "soccer-outcome-market"
-    model_alias: str = "champion"
+    model_name_ratings: str = REGISTERED_NAMES["ratings"]
+    model_name_market: str = REGISTERED_NAMES["market"]
+    model_alias: str = CHAMPION_ALIAS
     registry_poll_seconds: float = Field(default=30.0, gt=0)
     # How long start-up waits for the first model load before serving (503 until a model is in).
     startup_load_timeout_seconds: float = Field(default=20.0, ge=0)
@@ -45,7 +47,7 @@ class ServingSettings(BaseSettings):
     mlflow_request_max_retries: int = Field(default=1, ge=0)
 
     # --- storage --------------------------------------------------------------------------
-    warehouse_url: str = Field(default_factory=_default_warehouse_url)
+    warehouse_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir.")
     # A league's team states are re-read when they changed; the change check runs at most once per
     # this many seconds per league (0 = on every request).
     team_state_ttl_seconds: float = Field(default=5.0, ge=0)
@@ -70,7 +72,7 @@ class ServingSettings(BaseSettings):
     worker_metrics_port: int | None = None
     # Fixtures for ``{"league": ..., "upcoming": true}`` jobs: a site root, mirror or file:// dir.
     fixtures_url: str = Field(
-        default="https://www.football-data.co.uk",
+        default=SITE_URL,
         validation_alias=AliasChoices("SOCCER_FIXTURES_URL", "SOCCER_SOURCE_URL"),
     )
 
@@ -85,6 +87,16 @@ class ServingSettings(BaseSettings):
     # (lower latency; rows still queued are lost if the process is killed).
     prediction_log_mode: Literal["sync", "background"] = "sync"
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> ServingSettings:
+        # The embedded defaults of SoccerConfig: SQLite stores in the data dir.
+        self.data_dir = Path(self.data_dir)
+        if not self.warehouse_url:
+            self.warehouse_url = f"sqlite:///{self.data_dir / 'warehouse.db'}"
+        if not self.mlflow_tracking_uri:
+            self.mlflow_tracking_uri = f"sqlite:///{self.data_dir / 'mlflow.db'}"
+        return self
 
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]

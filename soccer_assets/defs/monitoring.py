@@ -25,7 +25,7 @@ from soccer_assets.core.seasons import season_from_start_year, season_of_date, s
 from soccer_assets.defs import ingestion, jobs
 from soccer_assets.defs.resources import LakeResource, MlflowResource, WarehouseResource
 from soccer_assets.monitoring import alerts, drift, live, report
-from soccer_assets.storage import serving as wh_serving
+from soccer_assets.storage import prediction_log
 from soccer_assets.storage.lake import parquet_bytes
 
 ASSET_KEY = dg.AssetKey("live_monitoring")
@@ -73,7 +73,7 @@ class MonitoringConfig(dg.Config):
 
 
 def _log_frame(engine: Any) -> pd.DataFrame:
-    rows = wh_serving.read_prediction_log_rows(engine, columns=LOG_READ_COLUMNS)
+    rows = prediction_log.read_prediction_log_rows(engine, columns=LOG_READ_COLUMNS)
     return pd.DataFrame(rows, columns=LOG_READ_COLUMNS)
 
 
@@ -245,10 +245,10 @@ def live_monitoring(
     mlflow_store: MlflowResource,
 ) -> dg.MaterializeResult:
     wh = warehouse.get()
-    wh_serving.create_serving_schema(wh.engine)
+    prediction_log.create_schema(wh.engine)
     log_df = _log_frame(wh.engine)
     if log_df.empty:
-        wh_serving.replace_live_monitoring(wh.engine, [], context.run_id)
+        prediction_log.replace_live_monitoring(wh.engine, [], context.run_id)
         nothing = "no prediction is logged yet: nothing to judge"
         return dg.MaterializeResult(
             metadata={"logged_predictions": 0},
@@ -305,7 +305,7 @@ def live_monitoring(
     checks = {RPS_CHECK: rps_passed, DRIFT_CHECK: drift_passed}
     rows = report.gauge_rows(by_vl, rps_table, feature_table, prediction_drift, checks, scores.counts,
                              window_label=window_label)
-    wh_serving.replace_live_monitoring(wh.engine, rows, context.run_id)
+    prediction_log.replace_live_monitoring(wh.engine, rows, context.run_id)
     store = lake.get()
     paths = {
         "scored": store.write_file("live_monitoring", LAKE_FOLDER, "scored_predictions.parquet",

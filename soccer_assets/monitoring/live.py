@@ -1,6 +1,6 @@
 """Served predictions joined with real results and scored (pure pandas/numpy).
 
-The input is the prediction log (``soccer_assets.storage.serving.prediction_log`` rows: every
+The input is the prediction log (``soccer_assets.storage.prediction_log.prediction_log`` rows: every
 prediction the API, its batch route and the job worker served, with model name and version) and
 the canonical match table (results and odds). The metrics are those of
 :mod:`soccer_assets.modeling.metrics`; the market reference is the de-margined bookmaker forecast of

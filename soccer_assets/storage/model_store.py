@@ -3,8 +3,8 @@
 A registered version is an MLflow *pyfunc* model wrapping :class:`OutcomeModel`: the XGBoost
 booster (UBJSON, bit-exact round trip) plus a JSON description of everything
 ``modeling.train.predict_proba`` needs (feature order, best iteration, base-margin columns,
-prior, temperature). Serving and ``mlflow models serve`` therefore compute exactly the
-probabilities the pipeline evaluated.
+prior, temperature); the format is :mod:`soccer_assets.modeling.artifact`. Serving and
+``mlflow models serve`` therefore compute exactly the probabilities the pipeline evaluated.
 """
 
 from __future__ import annotations
@@ -20,21 +20,10 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from soccer_assets.modeling import artifact
 from soccer_assets.modeling.train import TrainedModel, predict_proba
 
 PROBA_COLUMNS = ["p_home", "p_draw", "p_away"]
-
-_META_KEYS = (
-    "variant",
-    "features",
-    "best_iteration",
-    "params",
-    "seed",
-    "validation_metrics",
-    "base_margin_columns",
-    "prior",
-    "temperature",
-)
 
 
 def feature_params_tags() -> dict[str, str]:
@@ -45,20 +34,19 @@ def feature_params_tags() -> dict[str, str]:
 
 
 def save_trained(model: TrainedModel, directory: Path) -> dict[str, str]:
+    """Write the files of :mod:`soccer_assets.modeling.artifact`; returns the pyfunc ``artifacts``."""
     directory.mkdir(parents=True, exist_ok=True)
-    booster_path = directory / "booster.ubj"
-    meta_path = directory / "model_meta.json"
-    model.booster.save_model(str(booster_path))
-    meta = {k: getattr(model, k) for k in _META_KEYS}
-    meta_path.write_text(json.dumps(meta, indent=1, sort_keys=True, default=float))
-    return {"booster": str(booster_path), "meta": str(meta_path)}
+    booster_path = directory / artifact.BOOSTER_FILE
+    meta_path = directory / artifact.META_FILE
+    booster_path.write_bytes(artifact.booster_bytes(model.booster))
+    meta_path.write_text(artifact.meta_json(model))
+    return {artifact.BOOSTER_ARTIFACT: str(booster_path), artifact.META_ARTIFACT: str(meta_path)}
 
 
 def load_trained(booster_path: str, meta_path: str) -> TrainedModel:
-    meta = json.loads(Path(meta_path).read_text())
-    booster = xgb.Booster()
-    booster.load_model(booster_path)
-    return TrainedModel(booster=booster, **{k: meta[k] for k in _META_KEYS})
+    """Read the two files back (:func:`soccer_assets.modeling.artifact.trained_from_parts`)."""
+    meta = artifact.parse_meta(Path(meta_path).read_text())
+    return artifact.trained_from_parts(Path(booster_path).read_bytes(), meta)
 
 
 class OutcomeModel(mlflow.pyfunc.PythonModel):
@@ -68,7 +56,8 @@ class OutcomeModel(mlflow.pyfunc.PythonModel):
         self.trained: TrainedModel | None = None
 
     def load_context(self, context: Any) -> None:
-        self.trained = load_trained(context.artifacts["booster"], context.artifacts["meta"])
+        self.trained = load_trained(context.artifacts[artifact.BOOSTER_ARTIFACT],
+                                    context.artifacts[artifact.META_ARTIFACT])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         assert self.trained is not None, "load_context was not called"

@@ -96,12 +96,12 @@ def start_stack(mlflow_uri: str, mlflow: Service, log_dir: Path, venv_bin: Path)
     try:
         from soccer_assets.features.build import build_match_features
         from soccer_assets.features.state import RATING_FEATURES
-        from soccer_assets.storage import serving as wh
         from soccer_assets.storage.warehouse import Warehouse
+        from soccer_serving.jobs import store as jobs_store
 
         matches = load_league("E0")
         w = Warehouse(warehouse_url)
-        wh.create_serving_schema(w.engine)
+        jobs_store.create_serving_schema(w.engine)
         write_team_state(w, "E0", matches, AS_OF)
         w.dispose()
         # The image's role commands, started side by side (each imports pandas/xgboost/MLflow).

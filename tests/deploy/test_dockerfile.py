@@ -67,8 +67,8 @@ def _ignored(rel: str) -> bool:
 
 def test_dockerignore_semantics_of_the_checker() -> None:
     assert _ignored(".venv/bin/python") and _ignored("tests/conftest.py") and _ignored("data/x.parquet")
-    assert not _ignored("uv.lock") and not _ignored("soccer_serving/app.py")
-    assert _ignored("soccer_serving/__pycache__/app.cpython-311.pyc")
+    assert not _ignored("uv.lock") and not _ignored("soccer_serving/main.py")
+    assert _ignored("soccer_serving/__pycache__/main.cpython-311.pyc")
 
 
 def test_copy_sources_exist_and_are_in_the_build_context(dockerfile: Dockerfile) -> None:
@@ -155,7 +155,8 @@ def test_runtime_stage_is_slim_non_root_and_starts_a_role(
     cmd = dockerfile.of("CMD")[-1].argv()
     assert not command_problems(cmd, role_helps), command_problems(cmd, role_helps)
     assert dockerfile.healthcheck is not None and "/healthcheck" in " ".join(dockerfile.healthcheck)
-    assert re.search(r'@app\.get\(\s*"/healthcheck"', (REPO / "soccer_serving" / "app.py").read_text())
+    ops_routes = (REPO / "soccer_serving" / "routes" / "ops.py").read_text()
+    assert re.search(r'@router\.get\(\s*"/healthcheck"', ops_routes)
     env = " ".join(i.args for i in runtime if i.keyword == "ENV")
     assert "DAGSTER_HOME=/opt/dagster/home" in env and "PATH=/app/.venv/bin:$PATH" in env
     exposed = {int(p) for i in runtime if i.keyword == "EXPOSE" for p in i.args.split()}

@@ -133,13 +133,13 @@ def test_model_rollback_runbook_moves_the_champion_back(live_stack: LiveStack, t
 def test_stuck_jobs_runbook_finds_and_resends_a_lost_job(live_stack: LiveStack, tmp_path: Path) -> None:
     """A job row whose Redis message was lost (inserted without sending) stays queued until the
     runbook re-sends it; then the worker completes it."""
-    from soccer_assets.storage import serving as wh
+    from soccer_serving.jobs import store as jobs_store
 
     job_id = str(uuid.uuid4())
     item = {"league": "E0", "home_team": "Arsenal", "away_team": "Chelsea", "kickoff": "2024-01-20"}
     engine = sa.create_engine(live_stack.warehouse_url)
     with engine.begin() as conn:
-        wh.insert_job(conn, job_id, {"matches": [item]}, [item])
+        jobs_store.insert_job(conn, job_id, {"matches": [item]}, [item])
         conn.execute(sa.text("UPDATE prediction_jobs SET created_at = :t WHERE id = :id"),
                      {"t": dt.datetime.now(dt.UTC) - dt.timedelta(hours=1), "id": job_id})
     engine.dispose()

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES
-from soccer_assets.storage import serving as wh
 from soccer_assets.storage.warehouse import Warehouse
+from soccer_serving.jobs import store as jobs_store
 from tests.conftest import fresh_db_url
 from tests.soccer_serving import conftest as serving_conftest
 from tests.soccer_serving import support as serving_support
@@ -161,7 +161,7 @@ def api_db_url(e0_matches: pd.DataFrame) -> Iterator[str]:
     with fresh_db_url("soccer_rel_api") as url:
         w = Warehouse(url)
         try:
-            wh.create_serving_schema(w.engine)
+            jobs_store.create_serving_schema(w.engine)
             write_team_state(w, "E0", e0_matches, AS_OF)
             w.dispose()
             yield url

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage import prediction_log as plog
 from tests.soccer_serving.support import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -123,5 +123,5 @@ def test_steady_load_with_jobs_no_5xx_jobs_complete_memory_flat(stack: Stack) ->
     for job_id, j in finished.items():
         assert j["status"] == "succeeded", j
         assert j["progress"] == {"done": JOB_ITEMS, "total": JOB_ITEMS, "item_errors": 0}, j
-        assert wh.count_predictions(stack.warehouse.engine, job_id=job_id) == JOB_ITEMS
+        assert plog.count_predictions(stack.warehouse.engine, job_id=job_id) == JOB_ITEMS
     assert growth < RSS_GROWTH_LIMIT_MB, f"API RSS grew {growth:.1f} MB under load"

@@ -14,10 +14,11 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage.warehouse import Warehouse
-from soccer_serving.app import create_app
 from soccer_serving.jobs import api_actor, make_broker
+from soccer_serving.jobs import store as jobs_store
+from soccer_serving.main import create_app
 from soccer_serving.settings import ServingSettings
 from tests.reliability.conftest import API_KEYS, MATCH, MAX_RETRIES, api_settings
 from tests.soccer_serving.conftest import REDIS_URL
@@ -31,14 +32,14 @@ def test_redis_down_at_submission_is_503_and_stores_no_job(api_db_url: str, redi
     app = create_app(api_settings(api_db_url, redis_namespace, redis_url=dead))
     w = Warehouse(api_db_url, create_schema=False)
     try:
-        before = wh.count_jobs(w.engine)
+        before = jobs_store.count_jobs(w.engine)
         with TestClient(app, raise_server_exceptions=False) as c:
             r = c.post("/v1/jobs", json={"matches": [MATCH]}, headers={"X-API-Key": API_KEYS[0]})
             assert r.status_code == 503, r.text
             assert r.json()["error"]["code"] == "broker_unavailable"
             ready = c.get("/ready").json()
             assert ready["checks"]["redis"]["ok"] is False
-        assert wh.count_jobs(w.engine) == before
+        assert jobs_store.count_jobs(w.engine) == before
     finally:
         w.dispose()
 
@@ -74,8 +75,8 @@ def test_sigkill_mid_job_then_a_new_worker_completes_it_exactly_once(stack: Stac
     assert [r["index"] for r in job["results"]] == list(range(200))
     assert all(r["ok"] for r in job["results"])
     # Exactly once: one result and one log row per item, however often the message was delivered.
-    assert wh.count_predictions(stack.warehouse.engine, job_id=job_id) == 200
-    assert len(wh.read_job_results(stack.warehouse.engine, job_id)) == 200
+    assert plog.count_predictions(stack.warehouse.engine, job_id=job_id) == 200
+    assert len(jobs_store.read_job_results(stack.warehouse.engine, job_id)) == 200
     # Items written before and after the kill agree (the job's model versions are pinned).
     for i in range(done_at_kill):
         assert job["results"][i]["probabilities"] == job["results"][i + 100]["probabilities"]
@@ -91,7 +92,7 @@ def test_poison_job_fails_after_bounded_retries_without_blocking_others(stack: S
     try:
         with stack.warehouse.engine.begin() as conn:
             # A job whose stored items are not matches (e.g. written by a buggy client version).
-            wh.insert_job(conn, poison_id, {"matches": 2}, [{"league": "E0"}, {"home_team": 7}])
+            jobs_store.insert_job(conn, poison_id, {"matches": 2}, [{"league": "E0"}, {"home_team": 7}])
         actor.send(poison_id)
     finally:
         broker.close()

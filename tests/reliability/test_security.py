@@ -26,8 +26,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from soccer_serving.app import create_app
 from soccer_serving.auth import key_is_valid
+from soccer_serving.main import create_app
 from tests.reliability.conftest import (
     API_KEY,
     API_KEYS,
@@ -234,7 +234,7 @@ def sql_built_from_strings(source: str, filename: str = "<string>") -> list[tupl
 # Audited exceptions: (file, function) -> why no input reaches the string. DDL cannot bind
 # identifiers; these interpolate module constants only.
 SQL_STRING_ALLOWED = {
-    ("soccer_assets/warehouse/serving.py", "add_missing_columns"):
+    ("soccer_assets/storage/prediction_log.py", "add_missing_columns"):
         "ALTER TABLE ... ADD COLUMN with table/column/type names from the module constant _ADDED_COLUMNS",
 }
 

@@ -34,9 +34,9 @@ from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES, build_team_states
 from soccer_assets.modeling.metrics import outcome_index
 from soccer_assets.sources.parser import parse_season_csv
-from soccer_assets.storage import serving as wh
 from soccer_assets.storage.warehouse import Warehouse
-from soccer_serving.app import create_app
+from soccer_serving.jobs import store as jobs_store
+from soccer_serving.main import create_app
 from soccer_serving.registry import feature_params_hash
 from soccer_serving.settings import ServingSettings
 
@@ -242,7 +242,7 @@ def boot_stack(*, warehouse_url: str, mlflow_uri: str, log_dir: Path, namespace:
         **(env or {}),
     }
     w = Warehouse(warehouse_url)
-    wh.create_serving_schema(w.engine)
+    jobs_store.create_serving_schema(w.engine)
     for league, matches, state_as_of in [("E0", e0_matches, as_of), *team_states]:
         write_team_state(w, league, matches, state_as_of)
     columns = {"ratings": RATING_FEATURES, "market": ALL_FEATURES}

@@ -17,9 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage.tables import team_state
 from soccer_assets.storage.warehouse import Warehouse
-from soccer_serving.app import create_app
+from soccer_serving.jobs import store as jobs_store
+from soccer_serving.main import create_app
 from tests.soccer_serving.support import load_league, offline_api_settings, offline_client, write_team_state
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,7 @@ _settings = functools.partial(offline_api_settings, job_queue="unit-jobs", api_k
 @pytest.fixture(scope="module")
 def warehouse(pg_module_url: str, e0_matches: pd.DataFrame, shared_data) -> Iterator[Warehouse]:
     w = Warehouse(pg_module_url)
-    wh.create_serving_schema(w.engine)
+    jobs_store.create_serving_schema(w.engine)
     write_team_state(w, "E0", e0_matches, AS_OF)
     # A league whose state was built with other feature parameters.
     i1 = load_league("I1", shared_data)
@@ -142,7 +143,7 @@ def test_unexpected_error_is_generic_500_with_request_id(client: TestClient, war
     # A corrupt row in the feature store: the API must answer without leaking internals.
     with warehouse.engine.begin() as conn:
         conn.execute(
-            wh.team_state.insert(),
+            team_state.insert(),
             {"league": "X1", "team": "Broken", "season": "2023-24", "state": {"league": "X1"},
              "last_match_date": None, "as_of": dt.date(2023, 8, 1),
              "feature_params_hash": client.app.state.serving.predictor.params_hash,

@@ -23,7 +23,7 @@ import xgboost as xgb
 
 from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.state import RATING_FEATURES
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage import prediction_log as plog
 from tests.soccer_serving.support import (
     Stack,
     boot_stack,
@@ -80,7 +80,7 @@ def test_job_over_http_completes_with_the_sync_numbers(stack: Stack) -> None:
             assert sync["model"]["version"] == res["model"]["version"]
             assert sync["model"]["name"] == res["model"]["name"]
             assert sync["probabilities"] == res["probabilities"]
-    assert wh.count_predictions(stack.warehouse.engine, job_id=job_id) == 24
+    assert plog.count_predictions(stack.warehouse.engine, job_id=job_id) == 24
 
 
 def test_upcoming_job_predicts_the_leagues_fixtures(stack: Stack) -> None:

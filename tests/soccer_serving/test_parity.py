@@ -28,9 +28,10 @@ from soccer_assets.core.seasons import code_to_season
 from soccer_assets.features.build import select_open_odds
 from soccer_assets.features.state import ALL_FEATURES
 from soccer_assets.sources.parser import parse_season_csv
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage.warehouse import Warehouse
-from soccer_serving.app import create_app
+from soccer_serving.jobs import store as jobs_store
+from soccer_serving.main import create_app
 from soccer_serving.settings import ServingSettings
 from tests.soccer_serving.conftest import REDIS_URL, TEST_SEASON
 from tests.soccer_serving.support import data_root, register_model, register_pipeline_model, write_team_state
@@ -49,7 +50,7 @@ def parity_app(pg_module_url: str, mlflow_uri: str, redis_namespace: str, rating
         "market": register_model(mlflow_uri, "parity-market", market_booster, feats[ALL_FEATURES].head(50)),
     }
     w = Warehouse(pg_module_url)
-    wh.create_serving_schema(w.engine)
+    jobs_store.create_serving_schema(w.engine)
     # The teams promoted into E0 for 2023-24 are known to the warehouse from their E1 matches
     # (the pipeline loads E1 too); the API lets them enter E0 as newcomers.
     e1 = parse_season_csv((data_root() / "mmz4281" / "2223" / "E1.csv").read_bytes(), "E1",
@@ -154,7 +155,7 @@ async def _compare(client: httpx.AsyncClient, ctx: dict[str, Any], e0_matches: p
 
     assert served >= 380 + 370
     # Every served prediction was logged with the model version and the state timestamp.
-    assert wh.count_predictions(w.engine) == served
-    last = wh.read_prediction_log(w.engine, limit=1)[0]
+    assert plog.count_predictions(w.engine) == served
+    last = plog.read_prediction_log(w.engine, limit=1)[0]
     assert last["model_version"] in ctx["versions"].values()
     assert last["team_state_as_of"] == dt.date.fromisoformat(str(last["kickoff"]))

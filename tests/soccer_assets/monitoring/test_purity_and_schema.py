@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import soccer_assets.monitoring as monitoring_pkg
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage import prediction_log as wh
 from tests.support.purity import impure_files
 
 
@@ -31,7 +31,7 @@ def test_an_old_prediction_log_gets_the_features_column(tmp_path: Path) -> None:
            "p_draw": 0.3, "p_away": 0.2, "model_name": "m", "model_version": "1"}
     with engine.begin() as conn:
         conn.execute(old.tables["prediction_log"].insert(), [row])
-    wh.create_serving_schema(engine)
+    wh.create_schema(engine)
     assert wh.add_missing_columns(engine) == []  # idempotent
     new = {k: v for k, v in row.items() if k != "created_at"}
     wh.log_predictions(engine, [{**new, "features": {"elo_diff": 12.5, "x": None}}])

@@ -50,7 +50,7 @@ from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.state import build_team_states, update_states
 from soccer_assets.modeling import metrics as M
 from soccer_assets.modeling.train import TrainedModel, predict_proba
-from soccer_assets.storage import serving as wh
+from soccer_assets.storage import prediction_log as wh
 from soccer_assets.storage.lake import Lake
 from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving.registry import feature_params_hash
@@ -148,7 +148,7 @@ def replay(pg_module_url: str, mlflow_uri: str, redis_namespace: str, e0_matches
     ms = e0_matches.sort_values("kickoff", kind="stable").reset_index(drop=True)
     history, season = ms[ms["season"] < SEASON], ms[ms["season"] == SEASON]
     w = Warehouse(pg_module_url)
-    wh.create_serving_schema(w.engine)
+    wh.create_schema(w.engine)
     # The API boots (imports, first registry poll) while the history is written and the models
     # registered; it serves once the champion alias exists.
     port = free_port()

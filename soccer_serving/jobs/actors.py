@@ -1,4 +1,7 @@
-"""Asynchronous prediction jobs: Dramatiq over Redis, state and results in the warehouse.
+"""The worker side of the prediction jobs: one job attempt (:class:`JobRunner`) and the actor body.
+
+State and results are in the warehouse (:mod:`soccer_serving.jobs.store`); the broker is
+:mod:`soccer_serving.jobs.broker`.
 
 Delivery is at-least-once (a message is acknowledged only after the actor returns; a killed
 worker's messages are requeued by the broker's maintenance once its heartbeat is older than
@@ -22,18 +25,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import dramatiq
-import redis
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, TimeLimitExceeded
 from pydantic import ValidationError
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 from sqlalchemy import Engine
 
-from soccer_assets.storage import serving as wh
+from soccer_assets.core.names import VARIANTS
 from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving.fixtures import fetch_upcoming
+from soccer_serving.jobs import store
 from soccer_serving.metrics import WorkerMetrics
 from soccer_serving.predictor import (
     MatchQuery,
@@ -41,77 +40,25 @@ from soccer_serving.predictor import (
     PredictionError,
     Predictor,
     TeamStateStore,
+    match_query,
 )
-from soccer_serving.registry import VARIANTS, LoadedModel, ModelUnavailable, RegistryClient, short_error
+from soccer_serving.registry import LoadedModel, ModelUnavailable, RegistryClient, short_error
 from soccer_serving.schemas import MatchRequest
 from soccer_serving.settings import ServingSettings
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("soccer_serving.jobs")
 
-ACTOR_NAME = "soccer_prediction_job"
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-BROKER_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, dramatiq.errors.ConnectionError, OSError)
 
 
 class JobNotFound(LookupError):
     """The message names a job that has no row (yet): retried briefly, then dropped."""
 
 
-def make_redis_client(url: str) -> redis.Redis:
-    """A client that fails fast when Redis is down (short timeouts, one quick retry)."""
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=2.0,
-        socket_timeout=10.0,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
-        health_check_interval=30,
-    )
-
-
-def make_broker(settings: ServingSettings) -> RedisBroker:
-    broker = RedisBroker(
-        client=make_redis_client(settings.redis_url),
-        namespace=settings.broker_namespace,
-        heartbeat_timeout=settings.broker_heartbeat_timeout_ms,
-        maintenance_chance=settings.broker_maintenance_chance,
-    )
-    broker.add_middleware(CurrentMessage())
-    return broker
-
-
-def declare_job_actor(
-    broker: RedisBroker, settings: ServingSettings, fn: Callable[[str], None]
-) -> dramatiq.Actor:
-    """The job actor on ``broker`` (the API declares it only to send; the worker runs ``fn``)."""
-    return dramatiq.actor(
-        fn,
-        broker=broker,
-        actor_name=ACTOR_NAME,
-        queue_name=settings.job_queue,
-        max_retries=settings.job_max_retries,
-        min_backoff=settings.job_min_backoff_ms,
-        max_backoff=settings.job_max_backoff_ms,
-        time_limit=settings.job_time_limit_ms,
-    )
-
-
-def _not_run_here(job_id: str) -> None:  # pragma: no cover - the API only enqueues
-    raise RuntimeError("prediction jobs run in the worker (soccer worker)")
-
-
-def api_actor(broker: RedisBroker, settings: ServingSettings) -> dramatiq.Actor:
-    return declare_job_actor(broker, settings, _not_run_here)
-
-
 def query_from_item(item: dict[str, Any]) -> MatchQuery:
     """A stored job item → ``MatchQuery`` (validated like an API request)."""
     m = MatchRequest.model_validate(item)
     return match_query(m)
-
-
-def match_query(m: MatchRequest) -> MatchQuery:
-    odds = (m.odds.home, m.odds.draw, m.odds.away) if m.odds is not None else None
-    return MatchQuery(m.league, m.home_team, m.away_team, m.kickoff, odds, m.season)
 
 
 class JobRunner:
@@ -146,7 +93,7 @@ class JobRunner:
                 f"no model has the alias {self.settings.model_alias!r} "
                 f"({', '.join(names.values())})"
             )
-        return wh.pin_job_models(self.engine, job["id"], pinned)
+        return store.pin_job_models(self.engine, job["id"], pinned)
 
     def _model(self, variant: str, name: str, version: str) -> LoadedModel:
         key = (name, str(version))
@@ -160,18 +107,18 @@ class JobRunner:
     # -- one attempt ---------------------------------------------------------------------
     def run(self, job_id: str) -> str:
         """Process a job to the end; returns its final status. Raises to ask for a retry."""
-        job = wh.start_job_attempt(self.engine, job_id, worker=WORKER_ID)
+        job = store.start_job_attempt(self.engine, job_id, worker=WORKER_ID)
         if job is None:
             raise JobNotFound(f"job {job_id} does not exist")
-        if job["status"] in wh.FINISHED_STATUSES:
+        if job["status"] in store.FINISHED_STATUSES:
             return str(job["status"])
         items = job["items"]
         if items is None:
             req = job["request"] or {}
             if not (isinstance(req, dict) and req.get("upcoming") and req.get("league")):
                 raise ValueError("job has neither matches nor an upcoming-fixtures request")
-            wh.set_job_items(self.engine, job_id, fetch_upcoming(self.settings, str(req["league"])))
-            items = wh.get_job(self.engine, job_id)["items"]  # type: ignore[index]
+            store.set_job_items(self.engine, job_id, fetch_upcoming(self.settings, str(req["league"])))
+            items = store.get_job(self.engine, job_id)["items"]  # type: ignore[index]
         if not isinstance(items, list):
             raise ValueError(f"job items are a {type(items).__name__}, not a list")
         try:
@@ -181,7 +128,7 @@ class JobRunner:
                              f"{short_error(exc, 200)}") from None
         pinned = self._pin_models(job)
         models = {v: self._model(v, p["name"], p["version"]) for v, p in pinned.items()}
-        done = wh.done_item_indices(self.engine, job_id)
+        done = store.done_item_indices(self.engine, job_id)
         pending = [i for i in range(len(queries)) if i not in done]
         size = self.settings.job_chunk_size
         for start in range(0, len(pending), size):
@@ -194,12 +141,12 @@ class JobRunner:
                 rows.append(result_row(i, queries[i], res))
                 if isinstance(res, Prediction):
                     logs.append({**res.log_row(), "source": "job", "item_index": i})
-            written = wh.write_job_results(self.engine, job_id, rows, logs)
+            written = store.write_job_results(self.engine, job_id, rows, logs)
             n_err = sum(1 for r in rows if not r["ok"])
             self.metrics.items.labels("ok").inc(max(0, written - n_err))
             self.metrics.items.labels("error").inc(min(n_err, written))
-        wh.finish_job(self.engine, job_id, wh.JOB_SUCCEEDED)
-        return wh.JOB_SUCCEEDED
+        store.finish_job(self.engine, job_id, store.JOB_SUCCEEDED)
+        return store.JOB_SUCCEEDED
 
 
 def result_row(index: int, q: MatchQuery, res: Prediction | PredictionError) -> dict[str, Any]:
@@ -258,12 +205,12 @@ def make_actor_fn(runner: JobRunner, settings: ServingSettings) -> Callable[[str
             elapsed = time.monotonic() - started
             if final:
                 logger.error("job %s failed: %s", job_id, error)
-                wh.finish_job(runner.engine, job_id, wh.JOB_FAILED, error)
+                store.finish_job(runner.engine, job_id, store.JOB_FAILED, error)
                 runner.metrics.jobs.labels("failed").inc()
                 runner.metrics.duration.labels("failed").observe(elapsed)
                 return
             logger.warning("job %s attempt failed, will retry: %s", job_id, error)
-            wh.record_job_error(runner.engine, job_id, error)
+            store.record_job_error(runner.engine, job_id, error)
             runner.metrics.jobs.labels("retry").inc()
             runner.metrics.duration.labels("retry").observe(elapsed)
             raise

@@ -1,0 +1,83 @@
+"""The on-disk format of a trained outcome model: booster bytes + a JSON description (pure).
+
+The one owner of the format both sides read: the pipeline's MLflow pyfunc package
+(``soccer_assets.storage.model_store``) writes and reads it, and serving
+(``soccer_serving.registry``) reads it without unpickling the pyfunc class. Functions here work on
+bytes and dicts only; the file IO stays with the callers.
+
+* :data:`BOOSTER_FILE` (artifact key ``booster``): the XGBoost booster as UBJSON (bit-exact round
+  trip);
+* :data:`META_FILE` (artifact key ``meta``): a JSON object with :data:`META_KEYS`, everything
+  ``modeling.train.predict_proba`` needs (feature order, best iteration, base-margin columns,
+  prior, temperature) besides the booster.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import xgboost as xgb
+
+from soccer_assets.modeling.train import TrainedModel
+
+BOOSTER_FILE = "booster.ubj"
+META_FILE = "model_meta.json"
+# Names of the two files in the pyfunc package's ``artifacts`` (``context.artifacts[...]``).
+BOOSTER_ARTIFACT = "booster"
+META_ARTIFACT = "meta"
+
+META_KEYS = (
+    "variant",
+    "features",
+    "best_iteration",
+    "params",
+    "seed",
+    "validation_metrics",
+    "base_margin_columns",
+    "prior",
+    "temperature",
+)
+# Keys a description must carry; the others fall back to these defaults (or the TrainedModel's).
+REQUIRED_META_KEYS = ("features", "best_iteration")
+META_DEFAULTS: Mapping[str, Any] = {"variant": "ratings", "params": {}, "seed": 0, "validation_metrics": {}}
+
+
+def meta_of(model: TrainedModel) -> dict[str, Any]:
+    """The description of ``model`` (:data:`META_KEYS`)."""
+    return {k: getattr(model, k) for k in META_KEYS}
+
+
+def meta_json(model: TrainedModel) -> str:
+    """:func:`meta_of` as the text of :data:`META_FILE`."""
+    return json.dumps(meta_of(model), indent=1, sort_keys=True, default=float)
+
+
+def booster_bytes(booster: xgb.Booster) -> bytes:
+    """The booster as the bytes of :data:`BOOSTER_FILE` (UBJSON)."""
+    return bytes(booster.save_raw(raw_format="ubj"))
+
+
+def parse_meta(text: str | bytes) -> Any:
+    """The JSON of :data:`META_FILE` (``ValueError`` if it is not JSON)."""
+    return json.loads(text)
+
+
+def trained_from_parts(booster_raw: bytes, meta: Mapping[str, Any]) -> TrainedModel:
+    """A ``TrainedModel`` from the bytes of :data:`BOOSTER_FILE` and the parsed :data:`META_FILE`.
+
+    Loads the booster first (garbage bytes raise ``xgboost.core.XGBoostError``), then checks the
+    description: ``ValueError`` when it lacks one of :data:`REQUIRED_META_KEYS`. Keys outside
+    :data:`META_KEYS` are ignored. Nothing is unpickled.
+    """
+    booster = xgb.Booster()
+    booster.load_model(bytearray(booster_raw))
+    missing = [k for k in REQUIRED_META_KEYS if k not in meta]
+    if missing:
+        raise ValueError(f"{META_FILE} lacks {missing}")
+    kwargs = {k: meta[k] for k in META_KEYS if k in meta}
+    for k, v in META_DEFAULTS.items():
+        kwargs.setdefault(k, copy.deepcopy(v))
+    return TrainedModel(booster=booster, **kwargs)

@@ -1,0 +1,109 @@
+"""``POST /v1/predict`` and ``POST /v1/predict/batch``: synchronous, in-process predictions.
+
+The router is built per app (:func:`build_router`) because the settings shape it: the key check
+(and its documented 401) applies only with ``SOCCER_PROTECT_PREDICT``, and the batch limit is part
+of the documentation.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+
+from soccer_serving.deps import SettingsDep, StateDep, require_api_key
+from soccer_serving.errors import AUTH_ERRORS, COMMON_ERRORS, ApiError, err, request_id
+from soccer_serving.predictor import NoModel, Prediction, PredictionError, match_query
+from soccer_serving.schemas import (
+    BatchItem,
+    BatchRequest,
+    BatchResponse,
+    ErrorBody,
+    MatchRequest,
+    ModelRef,
+    PredictionResponse,
+    Probabilities,
+    TeamStateRef,
+)
+from soccer_serving.settings import ServingSettings
+
+
+def prediction_body(p: Prediction) -> PredictionResponse:
+    return PredictionResponse(
+        league=p.league,
+        season=p.season,
+        home_team=p.home_team,
+        away_team=p.away_team,
+        kickoff=p.kickoff,
+        probabilities=Probabilities(home=p.p_home, draw=p.p_draw, away=p.p_away),
+        predicted_outcome=p.outcome,  # type: ignore[arg-type]
+        model=ModelRef(name=p.model.name, version=p.model.version, alias=p.model.alias,
+                       variant=p.model.variant),  # type: ignore[arg-type]
+        team_state=TeamStateRef(as_of=p.team_state_as_of, updated_at=p.team_state_updated_at),
+    )
+
+
+async def predict(body: MatchRequest, request: Request, state: StateDep) -> PredictionResponse:
+    q = match_query(body)
+    [res] = await run_in_threadpool(state.predict_and_log, [q], "api", request_id(request))
+    if isinstance(res, PredictionError):
+        raise ApiError.from_prediction(res)
+    return prediction_body(res)
+
+
+async def predict_batch(body: BatchRequest, request: Request, state: StateDep,
+                        settings: SettingsDep) -> BatchResponse:
+    if len(body.matches) > settings.batch_max_items:
+        raise ApiError(422, "batch_too_large",
+                       f"{len(body.matches)} matches; at most {settings.batch_max_items} per batch "
+                       "(use /v1/jobs for more)")
+    queries = [match_query(m) for m in body.matches]
+    results = await run_in_threadpool(state.predict_and_log, queries, "batch", request_id(request))
+    if results and all(isinstance(r, NoModel) for r in results):
+        raise ApiError.from_prediction(results[0])  # type: ignore[arg-type]
+    items = []
+    for i, r in enumerate(results):
+        if isinstance(r, Prediction):
+            items.append(BatchItem(index=i, prediction=prediction_body(r)))
+        else:
+            items.append(BatchItem(index=i, error=ErrorBody(code=r.code, message=r.message,
+                                                            suggestions=r.suggestions)))
+    n_ok = sum(1 for r in results if isinstance(r, Prediction))
+    return BatchResponse(results=items, n_ok=n_ok, n_errors=len(results) - n_ok)
+
+
+def build_router(settings: ServingSettings) -> APIRouter:
+    """The predict routes as ``settings`` configure them (key check, documented errors)."""
+    protected = settings.protect_predict
+    auth = [Depends(require_api_key)] if protected else []
+    errors = {
+        **COMMON_ERRORS,
+        **(AUTH_ERRORS if protected and settings.api_key_list() else {}),
+        404: err("Unknown league or team; `suggestions` lists the closest known names."),
+        503: err("No model is loaded, or the warehouse is unreachable."),
+    }
+    router = APIRouter()
+    router.add_api_route(
+        "/v1/predict",
+        predict,
+        methods=["POST"],
+        tags=["predict"],
+        response_model=PredictionResponse,
+        responses=errors,
+        dependencies=auth,
+        summary="Predict one match",
+        description="Features from `team_state` as of the kick-off date, then the champion booster. "
+        "With odds and a `market` champion the market model answers, otherwise the ratings model.",
+    )
+    router.add_api_route(
+        "/v1/predict/batch",
+        predict_batch,
+        methods=["POST"],
+        tags=["predict"],
+        response_model=BatchResponse,
+        responses={**errors, 404: err("Not used: per-match errors are items.")},
+        dependencies=auth,
+        summary="Predict several matches synchronously",
+        description=f"At most SOCCER_BATCH_MAX_ITEMS (now {settings.batch_max_items}) matches; "
+        "each item carries a prediction or its own error.",
+    )
+    return router
