@@ -28,18 +28,22 @@ def _csv(value: str) -> list[str]:
 
 def _source_to_url(source: str) -> str:
     """Accept a plain directory for ``--source`` and turn it into a ``file://`` URL."""
-    if "://" in source:
-        return source.rstrip("/")
-    path = Path(source).expanduser().resolve()
-    if not path.is_dir():
-        raise SystemExit(f"--source {source!r} is neither a URL nor an existing directory")
-    return path.as_uri()
+    from soccer_assets.sources.location import to_source_url
+
+    try:
+        return to_source_url(source)
+    except ValueError as exc:
+        raise SystemExit(f"--source {exc}") from None
 
 
 def _add_pipeline(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pipeline",
         help="materialize the pipeline for a set of league-season partitions and print a summary",
+        description="Materialize the pipeline for a set of league-season partitions and print a summary. "
+        "While it runs, one line per finished stage (with a spinner on a terminal); Dagster's event "
+        "log and the dagster/mlflow/alembic loggers go to <data dir>/logs/pipeline-<UTC time>.log, "
+        "whose path is printed first.",
     )
     p.add_argument("--leagues", type=_csv, default=list(DEFAULT_LEAGUES))
     p.add_argument("--first-season", default=FIRST_SEASON)
@@ -66,6 +70,12 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data-dir", default=None, help="default $SOCCER_DATA_DIR or ./data")
     p.add_argument("--warehouse-url", default=None, help="default $SOCCER_WAREHOUSE_URL or SQLite")
+    p.add_argument(
+        "-v", "--verbose",
+        action="store_true",
+        help="also stream Dagster's event log and the MLflow logs to the terminal (stderr), as Dagster "
+        "does by default; the log file <data dir>/logs/pipeline-<UTC time>.log is written either way",
+    )
     p.set_defaults(func=cmd_pipeline)
 
 
@@ -95,6 +105,10 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     seasons = seasons_between(args.first_season, args.last_season)
     config = pipeline_config(args)
 
+    from soccer_assets.cli import progress as display
+
+    # Before MLflow is imported (and read again at download time): no artifact progress bars.
+    display.quiet_mlflow_environment()
     from soccer_assets.cli.pipeline import run_pipeline
 
     keys = [partition_key(league, season) for season in seasons for league in leagues]
@@ -102,9 +116,15 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     if test_seasons == ["none"]:
         test_seasons = []
     started = time.perf_counter()
-    summary = run_pipeline(
-        config, keys, test_seasons=test_seasons, champion=not args.no_champion, bulk=not args.per_partition
-    )
+    log_path = display.log_file_path(Path(config.data_dir) / "logs")
+    stages = display.StageProgress(live=False if args.verbose else None)
+    stages.message(f"Dagster event log: {log_path}")
+    with display.pipeline_logging(log_path, stages, verbose=args.verbose) as run_logging, stages:
+        summary = run_pipeline(
+            config, keys, test_seasons=test_seasons, champion=not args.no_champion,
+            bulk=not args.per_partition, progress=stages, run_logging=run_logging,
+        )
+    print()
     print(summary.render())
     print(f"\n{len(keys)} partitions in {time.perf_counter() - started:.1f} s")
     return 0 if summary.ok else 1

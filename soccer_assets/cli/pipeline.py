@@ -9,10 +9,12 @@ the walk-forward backtest of the chosen test seasons → ``champion_model``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import dagster as dg
 import pandas as pd
 
+from soccer_assets.cli.progress import RunLogging
 from soccer_assets.config import SoccerConfig
 from soccer_assets.core.names import LEAGUE_TAG, VARIANTS
 from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM, split_partition_key
@@ -79,16 +81,61 @@ def _failure_message(result: dg.ExecuteInProcessResult) -> str:
     return "run failed"
 
 
-def _run(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, key: str, partition: str | None,
-    tags: dict[str, str] | None = None,
-) -> tuple[StepOutcome, dg.ExecuteInProcessResult]:
-    result = job.execute_in_process(partition_key=partition, instance=instance, raise_on_error=False,
-                                    tags=tags)
-    error = None if result.success else _failure_message(result)
-    return StepOutcome(key, result.success, error=error), result
+class Progress(Protocol):
+    """Told when each stage starts, which Dagster step runs, and how each stage ended."""
+
+    def start(self, label: str) -> None: ...
+
+    def step(self, step_key: str) -> None: ...
+
+    def finish(self, ok: bool, note: str = "") -> None: ...
 
 
+class _NoProgress:
+    def start(self, label: str) -> None:
+        pass
+
+    def step(self, step_key: str) -> None:
+        pass
+
+    def finish(self, ok: bool, note: str = "") -> None:
+        pass
+
+
+@dataclass
+class _Runner:
+    """Runs the pipeline's jobs on one instance, with the run loggers and progress of the command."""
+
+    instance: dg.DagsterInstance
+    progress: Progress = field(default_factory=_NoProgress)
+    logging: RunLogging | None = None
+    _jobs: dict[str, dg.JobDefinition] = field(default_factory=dict)
+
+    def job(self, defs: dg.Definitions, name: str) -> dg.JobDefinition:
+        if name not in self._jobs:
+            job = defs.resolve_job_def(name)
+            self._jobs[name] = job.with_logger_defs(dict(self.logging.logger_defs)) if self.logging else job
+        return self._jobs[name]
+
+    def run(
+        self, job: dg.JobDefinition, key: str, partition: str | None, tags: dict[str, str] | None = None,
+        label: str | None = None, failure_note: str | None = None, report: bool = True,
+    ) -> tuple[StepOutcome, dg.ExecuteInProcessResult]:
+        """One run, as one stage of the progress display (``report=False``: the caller ends it)."""
+        run_config = None
+        if self.logging is not None:
+            # A run config replaces the partition's own one: merge the loggers into the latter.
+            run_config = {}
+            if partition is not None and job.partitioned_config is not None:
+                run_config = dict(job.partitioned_config.get_run_config_for_partition_key(partition))
+            run_config["loggers"] = {**run_config.get("loggers", {}), **self.logging.config}
+        self.progress.start(label or key)
+        result = job.execute_in_process(run_config=run_config, partition_key=partition,
+                                        instance=self.instance, raise_on_error=False, tags=tags)
+        error = None if result.success else _failure_message(result)
+        if report:
+            self.progress.finish(result.success, "" if result.success else failure_note or "FAILED")
+        return StepOutcome(key, result.success, error=error), result
 
 
 def league_tag(keys: list[str]) -> str:
@@ -150,7 +197,8 @@ def _rows_by_partition(result: dg.ExecuteInProcessResult) -> dict[str, int]:
 
 
 def ingest_partitions(
-    keys: list[str], instance: dg.DagsterInstance, defs: dg.Definitions, bulk: bool = True
+    keys: list[str], instance: dg.DagsterInstance, defs: dg.Definitions, bulk: bool = True,
+    runner: _Runner | None = None,
 ) -> list[StepOutcome]:
     """Ingest + features for ``keys``: one Dagster run per block of partitions (see partition_blocks).
 
@@ -159,7 +207,8 @@ def ingest_partitions(
     """
     partitions = defs.resolve_assets_def("matches").partitions_def
     assert isinstance(partitions, dg.MultiPartitionsDefinition)
-    job = defs.resolve_job_def("league_season_pipeline")
+    runner = runner or _Runner(instance)
+    job = runner.job(defs, "league_season_pipeline")
     leagues = list(partitions.get_partitions_def_for_dimension(LEAGUE_DIM).get_partition_keys())
     seasons = list(partitions.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys())
     outcomes: list[StepOutcome] = []
@@ -172,14 +221,19 @@ def ingest_partitions(
         tags = {"dagster/asset_partition_range_start": chunk[0],
                 "dagster/asset_partition_range_end": chunk[-1],
                 LEAGUE_TAG: league_tag(chunk)}
-        outcome, result = _run(job, instance, f"{chunk[0]}..{chunk[-1]}", None, tags=tags)
+        outcome, result = runner.run(
+            job, f"{chunk[0]}..{chunk[-1]}", None, tags=tags,
+            label=f"ingest + features {chunk[0]}..{chunk[-1]}",
+            failure_note="FAILED: re-running its partitions one by one",
+        )
         if not outcome.success:
             retry.extend(chunk)
             continue
         rows = _rows_by_partition(result)
         outcomes += [StepOutcome(k, True, rows=rows.get(k)) for k in chunk]
     for key in sorted(retry, key=lambda k: split_partition_key(k)[::-1]):
-        outcome, result = _run(job, instance, key, key, tags={LEAGUE_TAG: league_tag([key])})
+        outcome, result = runner.run(job, key, key, tags={LEAGUE_TAG: league_tag([key])},
+                                     label=f"ingest + features {key}")
         if outcome.success:
             outcome.rows = _rows_by_partition(result).get(key)
         outcomes.append(outcome)
@@ -193,36 +247,45 @@ def run_pipeline(
     champion: bool = True,
     instance: dg.DagsterInstance | None = None,
     bulk: bool = True,
+    progress: Progress | None = None,
+    run_logging: RunLogging | None = None,
 ) -> PipelineSummary:
-    """Materialize ``keys`` and the stages after them with the definitions built for ``config``."""
+    """Materialize ``keys`` and the stages after them with the definitions built for ``config``.
+
+    ``progress`` hears of every run (a stage) as it starts and ends; ``run_logging`` replaces the
+    runs' default Dagster loggers (the colored console logger) with its own.
+    """
     from soccer_assets.definitions import build_definitions
 
     defs = build_definitions(config)
     instance = instance or dg.DagsterInstance.get()
+    runner = _Runner(instance, progress or _NoProgress(), run_logging)
     summary = PipelineSummary()
-    summary.partitions = ingest_partitions(keys, instance, defs, bulk=bulk)
+    summary.partitions = ingest_partitions(keys, instance, defs, bulk=bulk, runner=runner)
     if not any(o.success for o in summary.partitions):
         return summary
-    summary.stages.append(_run(defs.resolve_job_def("refresh_team_state"), instance, "team_state", None)[0])
+    summary.stages.append(runner.run(runner.job(defs, "refresh_team_state"), "team_state", None)[0])
 
     lake = Lake(config.data_dir)
     tables = []
     for season in test_seasons or []:
-        outcome, _ = _run(defs.resolve_job_def("walk_forward_backtest"), instance,
-                          f"walk-forward backtest {season}", season)
+        outcome, _ = runner.run(runner.job(defs, "walk_forward_backtest"),
+                                f"walk-forward backtest {season}", season)
         summary.stages.append(outcome)
         if outcome.success:
             tables.append(evaluation_rows(lake, season))
     if tables:
         summary.evaluation = pd.concat(tables, ignore_index=True)
     if champion:
-        outcome, result = _run(defs.resolve_job_def("train_champion"), instance, "champion_model", None)
+        outcome, result = runner.run(runner.job(defs, "train_champion"), "champion_model", None,
+                                     report=False)
         for evaluation in result.get_asset_check_evaluations():
             if evaluation.check_name == "quality_gate":
                 summary.gate = evaluation.metadata["gate"].value  # type: ignore[assignment]
                 # A refused challenger is the gate working, not a pipeline failure.
                 outcome = StepOutcome(outcome.key, True, error=None if evaluation.passed
                                       else "challenger refused by the quality gate")
+        runner.progress.finish(outcome.success, (outcome.error or "") if outcome.success else "FAILED")
         summary.stages.append(outcome)
     return summary
 

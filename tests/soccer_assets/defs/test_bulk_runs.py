@@ -183,6 +183,16 @@ def test_cli_bulk_run_isolates_a_bad_partition(mirror, tmp_path, pg_url):
     assert ("E0", "2023-24", "FAILED") in lines  # its ratings would skip the missing season
     assert "is not a valid season file" in out
     assert "missing between" in out
+    # The progress lines: the bulk run failing, then the fallback's runs one by one, seasons in order.
+    stages = [line.split()[:5] for line in out.splitlines() if line[:2] in ("✓ ", "✗ ")]
+    assert stages[: 1 + len(SEASONS)] == [
+        ["✗", "ingest", "+", "features", f"E0|{SEASONS[0]}..E0|{SEASONS[-1]}"],
+        *(["✓" if s == SEASONS[0] else "✗", "ingest", "+", "features", f"E0|{s}"] for s in SEASONS),
+    ]
+    assert proc.stderr == "", proc.stderr
+    log = tmp_path / "data" / "logs"
+    assert f"Dagster event log: {log}/pipeline-" in out
+    assert "STEP_FAILURE" in next(log.glob("pipeline-*.log")).read_text()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs(filters=dg.RunsFilter(job_name="league_season_pipeline"))
     # The bulk run plus one run per partition of the fallback, all tagged for the per-league limit.
