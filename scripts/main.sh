@@ -5,10 +5,5 @@
 # summary; Dagster's event log goes to data/logs/pipeline-<UTC time>.log (--verbose: also to stderr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
-export PATH="$HOME/.local/bin:$PATH"
-export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
-mkdir -p "$DAGSTER_HOME"
-# An instance config of its own: the root dagster.yaml is the PostgreSQL one.
-[ -f "$DAGSTER_HOME/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$DAGSTER_HOME/dagster.yaml"
+source scripts/embedded_instance.sh
 exec uv run --frozen soccer pipeline "$@"

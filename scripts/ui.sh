@@ -4,10 +4,5 @@
 # ./data). Extra arguments go to `dg dev` (e.g. --port 3001, --host 0.0.0.0). Stop it with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
-export PATH="$HOME/.local/bin:$PATH"
-export DAGSTER_HOME="${DAGSTER_HOME:-$PWD/.dagster_home}"
-mkdir -p "$DAGSTER_HOME"
-# An instance config of its own: the root dagster.yaml is the PostgreSQL one.
-[ -f "$DAGSTER_HOME/dagster.yaml" ] || printf 'telemetry:\n  enabled: false\n' > "$DAGSTER_HOME/dagster.yaml"
+source scripts/embedded_instance.sh
 exec uv run --frozen dg dev "$@"

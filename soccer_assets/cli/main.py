@@ -105,25 +105,17 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     seasons = seasons_between(args.first_season, args.last_season)
     config = pipeline_config(args)
 
-    from soccer_assets.cli import progress as display
-
-    # Before MLflow is imported (and read again at download time): no artifact progress bars.
-    display.quiet_mlflow_environment()
-    from soccer_assets.cli.pipeline import run_pipeline
+    from soccer_assets.cli.pipeline import run_with_progress
 
     keys = [partition_key(league, season) for season in seasons for league in leagues]
     test_seasons = args.test_seasons if args.test_seasons is not None else seasons[-1:]
     if test_seasons == ["none"]:
         test_seasons = []
     started = time.perf_counter()
-    log_path = display.log_file_path(Path(config.data_dir) / "logs")
-    stages = display.StageProgress(live=False if args.verbose else None)
-    stages.message(f"Dagster event log: {log_path}")
-    with display.pipeline_logging(log_path, stages, verbose=args.verbose) as run_logging, stages:
-        summary = run_pipeline(
-            config, keys, test_seasons=test_seasons, champion=not args.no_champion,
-            bulk=not args.per_partition, progress=stages, run_logging=run_logging,
-        )
+    summary = run_with_progress(
+        config, keys, test_seasons=test_seasons, champion=not args.no_champion,
+        bulk=not args.per_partition, verbose=args.verbose,
+    )
     print()
     print(summary.render())
     print(f"\n{len(keys)} partitions in {time.perf_counter() - started:.1f} s")

@@ -9,6 +9,7 @@ the walk-forward backtest of the chosen test seasons → ``champion_model``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import dagster as dg
@@ -301,3 +302,31 @@ def evaluation_rows(lake, season: str) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "season", season)
     return out
+
+
+def run_with_progress(
+    config: SoccerConfig,
+    keys: list[str],
+    test_seasons: list[str],
+    champion: bool = True,
+    bulk: bool = True,
+    verbose: bool = False,
+    instance: dg.DagsterInstance | None = None,
+) -> PipelineSummary:
+    """:func:`run_pipeline` as the commands run it: a line per stage, the event log in a file.
+
+    The log goes to ``<data_dir>/logs/pipeline-<UTC time>.log`` (its path is printed first);
+    ``verbose`` also streams it to stderr.
+    """
+    from soccer_assets.cli import progress as display
+
+    # Before MLflow is imported (and read again at download time): no artifact progress bars.
+    display.quiet_mlflow_environment()
+    log_path = display.log_file_path(Path(config.data_dir) / "logs")
+    stages = display.StageProgress(live=False if verbose else None)
+    stages.message(f"Dagster event log: {log_path}")
+    with display.pipeline_logging(log_path, stages, verbose=verbose) as run_logging, stages:
+        return run_pipeline(
+            config, keys, test_seasons=test_seasons, champion=champion, bulk=bulk, instance=instance,
+            progress=stages, run_logging=run_logging,
+        )

@@ -305,11 +305,11 @@ def build_from_snapshot(
 
     import dagster as dg
 
-    from soccer_assets.cli.pipeline import run_pipeline
+    from soccer_assets.cli.pipeline import run_with_progress
 
     keys = [partition_key(league, season) for season in seasons for league in leagues]
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        summary = run_pipeline(config, keys, test_seasons=list(test_seasons), instance=instance)
+        summary = run_with_progress(config, keys, test_seasons=list(test_seasons), instance=instance)
     print(summary.render(), flush=True)
     status = 0 if summary.ok else 1
     if status != 0:
