@@ -209,7 +209,7 @@ def test_status_marks_exactly_the_dependent_stages(build: Build) -> None:
     assert build.status(origin) == {}
 
     # Code is a dependency of the train stage only; docs are a dependency of nothing.
-    code = origin / "soccer_assets" / "snapshot.py"
+    code = origin / "soccer_assets" / "cli" / "snapshot.py"
     code_text = code.read_text()
     code.write_text(code_text + "\n# changed\n")
     assert set(build.status(origin)) == {"train"}
