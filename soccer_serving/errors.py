@@ -19,7 +19,7 @@ from soccer_serving.predictor import PredictionError
 from soccer_serving.registry import short_error
 from soccer_serving.schemas import ErrorBody, ErrorResponse
 
-# The name of the logger since the API was one module (log filters rely on it).
+# The API's logger keeps the name it had when the API was one module, so log queries keep matching.
 logger = logging.getLogger("soccer_serving.app")
 
 

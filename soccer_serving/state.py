@@ -37,7 +37,7 @@ from soccer_serving.registry import feature_params_hash, short_error
 from soccer_serving.schemas import JobRequest
 from soccer_serving.settings import ServingSettings
 
-# The name of the logger since the API was one module (log filters rely on it).
+# The API's logger keeps the name it had when the API was one module, so log queries keep matching.
 logger = logging.getLogger("soccer_serving.app")
 
 
