@@ -26,9 +26,11 @@ def test_urls_from_the_environment_are_env_vars(monkeypatch):
 
 
 def test_embedded_defaults_and_explicit_values_are_plain(monkeypatch, tmp_path):
-    for name in ("SOCCER_WAREHOUSE_URL", "SOCCER_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI", "SOCCER_DATA_DIR"):
+    for name in ("SOCCER_WAREHOUSE_URL", "SOCCER_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI",
+                 "SOCCER_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
-    res = default_resources(load_config(data_dir=tmp_path, source_url="file:///snap/", data_snapshot="abc.dir"))
+    config = load_config(data_dir=tmp_path, source_url="file:///snap/", data_snapshot="abc.dir")
+    res = default_resources(config)
     assert res["warehouse"].url == f"sqlite:///{tmp_path / 'warehouse.db'}"
     assert res["mlflow_store"].tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert res["mlflow_store"].artifact_location == (Path(tmp_path).resolve() / "mlartifacts").as_uri()
