@@ -1,6 +1,6 @@
 """Betting markets derived from score grids, and their settlement. Pure numpy/scipy.
 
-* :mod:`.grid` — Dixon–Coles score grids and :func:`fit_grids` (grids matching a 1X2 and a total);
+* :mod:`.grid` — Dixon–Coles score grids and :func:`fit_grids` (grids with a given 1X2, near a total);
 * :mod:`.selections` — 1X2, double chance, draw no bet, both teams to score, correct score, xG;
 * :mod:`.lines` — over/under totals and Asian handicaps (win / half win / push / half loss / loss),
   fair probabilities and prices, expected profit;
@@ -8,7 +8,14 @@
 * :mod:`.halves` — quarter lines as two half stakes.
 """
 
-from soccer_assets.modeling.markets.grid import MAX_GOALS, GridFit, dixon_coles_grid, fit_grids, rho_bounds
+from soccer_assets.modeling.markets.grid import (
+    MAX_GOALS,
+    MAX_TOTAL_SHIFT,
+    GridFit,
+    dixon_coles_grid,
+    fit_grids,
+    rho_bounds,
+)
 from soccer_assets.modeling.markets.halves import split_line
 from soccer_assets.modeling.markets.lines import (
     ASIAN_LINES,
@@ -49,6 +56,7 @@ __all__ = [
     "DOUBLE_CHANCE_LABELS",
     "DRAW_NO_BET_LABELS",
     "MAX_GOALS",
+    "MAX_TOTAL_SHIFT",
     "ONE_X_TWO_LABELS",
     "OUTCOMES",
     "TOTAL_LINES",

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from soccer_assets.modeling.markets import (
     ASIAN_LINES,
     TOTAL_LINES,
+    asian_outcome,
     asian_outcomes,
     btts,
     correct_score,
@@ -20,7 +21,9 @@ from soccer_assets.modeling.markets import (
     expected_profit,
     fair_price,
     fair_probability,
+    fit_grids,
     one_x_two,
+    total_outcome,
     total_outcomes,
 )
 
@@ -61,6 +64,10 @@ def test_totals_are_consistent(par):
     assert over.shape == (1, len(TOTAL_LINES), 5)
     assert np.all((over >= -1e-15) & (over <= 1 + 1e-12))
     np.testing.assert_allclose(over.sum(axis=-1), 1.0)
+    np.testing.assert_allclose(under.sum(axis=-1), 1.0)
+    # win, half_win, push, half_loss, loss: the under is the over's mirror, net of pushes
+    np.testing.assert_allclose(over[..., 0] + over[..., 1], under[..., 4] + under[..., 3], atol=1e-15)
+    np.testing.assert_allclose(over[..., 2], under[..., 2])
     np.testing.assert_allclose(fair_probability(over) + fair_probability(under), 1.0)
     fair = fair_probability(over)[0]
     assert np.all(np.diff(fair) <= 1e-12)
@@ -74,7 +81,13 @@ def test_asian_handicap_is_consistent(par):
     home, away = asian_outcomes(g, side="home"), asian_outcomes(g, side="away")
     assert home.shape == (1, len(ASIAN_LINES), 5)
     np.testing.assert_allclose(home.sum(axis=-1), 1.0)
+    assert np.all((home >= -1e-15) & (home <= 1 + 1e-12))
+    np.testing.assert_allclose(home[..., 0] + home[..., 1], away[..., 4] + away[..., 3], atol=1e-15)
+    np.testing.assert_allclose(home[..., 2], away[..., 2])
     np.testing.assert_allclose(fair_probability(home) + fair_probability(away), 1.0)
+    # the away side of home line l is the home side of the mirrored match at -l
+    mirrored = asian_outcomes(np.swapaxes(g, 1, 2), home_lines=-ASIAN_LINES, side="home")
+    np.testing.assert_allclose(mirrored, away, atol=1e-15)
     assert np.all(np.diff(fair_probability(home)[0]) >= -1e-12)
     np.testing.assert_allclose(expected_profit(home, fair_price(home)), 0.0, atol=1e-12)
 
@@ -101,3 +114,32 @@ def test_quarter_total_is_two_half_stakes():
 def test_bad_line_is_rejected():
     with pytest.raises(ValueError):
         total_outcomes(grid(1.0, 1.0, 0.0), lines=[2.1])
+
+
+@FAST
+@given(params, st.sampled_from(list(TOTAL_LINES)), st.sampled_from(list(ASIAN_LINES)))
+def test_fair_probability_is_the_push_weighted_mean_of_y(par, total_line, home_line):
+    """Scoring with (y, weight) is consistent with pricing: E[w·y] / E[w] = fair probability."""
+    g = grid(*par)[0]
+    h, a = np.indices(g.shape)
+    y, w = total_outcome(h + a, total_line)
+    assert (g * w * y).sum() / (g * w).sum() == pytest.approx(
+        fair_probability(total_outcomes(g[None], lines=[total_line]))[0, 0], rel=1e-9
+    )
+    y, w = asian_outcome(h - a, home_line)
+    if (g * w).sum() > 0:
+        assert (g * w * y).sum() / (g * w).sum() == pytest.approx(
+            fair_probability(asian_outcomes(g[None], home_lines=[home_line]))[0, 0], rel=1e-9
+        )
+
+
+def test_markets_on_fitted_grids_of_many_rows():
+    rng = np.random.default_rng(3)
+    ph, pd = rng.uniform(0.25, 0.6, 2000), rng.uniform(0.2, 0.3, 2000)
+    fit = fit_grids(np.stack([ph, pd, 1 - ph - pd], axis=1), rng.uniform(2.0, 3.4, 2000))
+    over = total_outcomes(fit.grids)
+    assert over.shape == (2000, len(TOTAL_LINES), 5)
+    np.testing.assert_allclose(
+        fair_probability(asian_outcomes(fit.grids, home_lines=[0.0]))[:, 0], draw_no_bet(fit.grids)[:, 0]
+    )
+    np.testing.assert_allclose(fair_probability(asian_outcomes(fit.grids, home_lines=[-0.5]))[:, 0], ph)
