@@ -125,14 +125,6 @@ class FootballDataClient:
             raise ValueError(f"jitter must be within [0, 1], got {jitter}")
 
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.connect_timeout = connect_timeout
-        self.max_retries = max_retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.jitter = jitter
-        self.min_interval = min_interval
-        self.user_agent = user_agent
 
         scheme = urlsplit(self.base_url).scheme.lower()
         self._file_root: Path | None = None
@@ -252,7 +244,11 @@ class FootballDataClient:
         self.close()
 
     def __repr__(self) -> str:
+        if self._http is None:
+            return f"FootballDataClient({self.base_url!r})"
+        # The HTTP settings live once, on the transport that uses them.
+        http = self._http
         return (
-            f"FootballDataClient({self.base_url!r}, timeout={self.timeout}, "
-            f"max_retries={self.max_retries}, min_interval={self.min_interval})"
+            f"FootballDataClient({self.base_url!r}, timeout={http.timeout}, "
+            f"max_retries={http.max_retries}, min_interval={http.min_interval})"
         )
