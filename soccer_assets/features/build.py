@@ -27,29 +27,35 @@ from soccer_assets.features.elo import EloParams
 from soccer_assets.features.feature_vector import (
     ALL_FEATURES,
     ELO_DIFF_FEATURE,
+    FEATURE_COLUMNS,
     MARKET_FEATURES,
     MARKET_PROB_FEATURES,
     RATING_FEATURES,
+    TOTALS_FEATURES,
     fixture_features,
     market_features_from_odds,
     match_feature_vector,
     rating_feature_vector,
 )
 from soccer_assets.features.form import FormParams
+from soccer_assets.features.market_prices import totals_prices
 from soccer_assets.features.match_records import iter_match_days, match_records
 from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.pi_ratings import PiParams
 from soccer_assets.features.rollover import resolve_team_state
 from soccer_assets.features.team_state import TeamKey, TeamState, states_from_records
+from soccer_assets.features.totals import totals_features_from_odds
 from soccer_assets.features.updates import build_team_states, update_states
 
 __all__ = [
     "ALL_FEATURES",
     "ELO_DIFF_FEATURE",
+    "FEATURE_COLUMNS",
     "KEY_COLUMNS",
     "MARKET_FEATURES",
     "MARKET_PROB_FEATURES",
     "RATING_FEATURES",
+    "TOTALS_FEATURES",
     "EloParams",
     "FeatureParams",
     "FormParams",
@@ -61,6 +67,7 @@ __all__ = [
     "match_feature_vector",
     "rating_param_scores",
     "select_open_odds",
+    "select_open_totals",
     "states_from_records",
     "tune_rating_params",
 ]
@@ -89,6 +96,25 @@ def select_open_odds(matches: pd.DataFrame) -> np.ndarray:
     return out
 
 
+# Over/under 2.5 opening odds: the market average first (quoted in every season of the source,
+# as Betbrain's average before 2019-20), then Pinnacle.
+OPEN_TOTALS_PREFERENCE = ("avg", "ps")
+
+
+def select_open_totals(matches: pd.DataFrame) -> np.ndarray:
+    """(n, 2) opening (over 2.5, under 2.5) odds per match, first valid pair of
+    ``OPEN_TOTALS_PREFERENCE``; NaN rows when none."""
+    prices = totals_prices(matches)
+    out = np.full((len(matches), 2), np.nan)
+    filled = np.zeros(len(matches), dtype=bool)
+    for book in OPEN_TOTALS_PREFERENCE:
+        arr = prices[[f"over25_{book}_open", f"under25_{book}_open"]].to_numpy(dtype=np.float64)
+        ok = np.all(np.isfinite(arr), axis=1) & ~filled
+        out[ok] = arr[ok]
+        filled |= ok
+    return out
+
+
 def _sorted(matches: pd.DataFrame) -> pd.DataFrame:
     return matches.sort_values("kickoff", kind="stable").reset_index(drop=True)
 
@@ -98,9 +124,10 @@ def build_match_features(
 ) -> pd.DataFrame:
     """Pre-match features for every match (rows sorted by kick-off, index reset).
 
-    Columns: ``KEY_COLUMNS`` then ``ALL_FEATURES``. A match on date D only depends on matches
-    dated before D (plus its own opening odds). Matches without a result still get features
-    (and do not update the states), so fixtures can be scored with the same call.
+    Columns: ``KEY_COLUMNS`` then ``FEATURE_COLUMNS`` (``ALL_FEATURES``, ``TOTALS_FEATURES``).
+    A match on date D only depends on matches dated before D (plus its own opening odds).
+    Matches without a result still get features (and do not update the states), so fixtures can
+    be scored with the same call.
     """
     p = params or FeatureParams()
     df = _sorted(matches)
@@ -119,7 +146,8 @@ def build_match_features(
     market = pd.DataFrame(
         market_features_from_odds(select_open_odds(df), p), columns=MARKET_FEATURES
     )
-    return pd.concat([out, feats, market], axis=1)
+    totals = pd.DataFrame(totals_features_from_odds(select_open_totals(df)), columns=TOTALS_FEATURES)
+    return pd.concat([out, feats, market, totals], axis=1)
 
 
 # ---------------------------------------------------------------------------------------------

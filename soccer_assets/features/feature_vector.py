@@ -22,13 +22,16 @@ from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.pi_ratings import expected_goal_diff
 from soccer_assets.features.rollover import resolve_team_state
 from soccer_assets.features.team_state import TeamKey, TeamState
+from soccer_assets.features.totals import TOTALS_FEATURES, totals_features_from_odds
 
 __all__ = [
     "ALL_FEATURES",
     "ELO_DIFF_FEATURE",
+    "FEATURE_COLUMNS",
     "MARKET_FEATURES",
     "MARKET_PROB_FEATURES",
     "RATING_FEATURES",
+    "TOTALS_FEATURES",
     "fixture_features",
     "market_feature_vector",
     "market_features_from_odds",
@@ -61,6 +64,9 @@ MARKET_PROB_FEATURES: list[str] = ["market_p_home", "market_p_draw", "market_p_a
 MARKET_FEATURES: list[str] = [*MARKET_PROB_FEATURES, "market_overround"]
 ALL_FEATURES: list[str] = RATING_FEATURES + MARKET_FEATURES
 ELO_DIFF_FEATURE = "elo_diff"
+# Every column of a feature row: the outcome models read ALL_FEATURES, the goal model's market
+# variant also reads TOTALS_FEATURES (from the opening over/under 2.5 odds).
+FEATURE_COLUMNS: list[str] = ALL_FEATURES + TOTALS_FEATURES
 
 
 def _side_extra(state: TeamState, prefix: str, match_date: dt.date, params: FeatureParams,
@@ -125,20 +131,31 @@ def market_feature_vector(
     return {k: float(v) for k, v in zip(MARKET_FEATURES, row, strict=True)}
 
 
+def totals_feature_vector(open_totals: tuple[float, float] | np.ndarray | None) -> dict[str, float]:
+    """``TOTALS_FEATURES`` of one match from its opening (over 2.5, under 2.5) odds, NaN if None."""
+    if open_totals is None:
+        return dict.fromkeys(TOTALS_FEATURES, math.nan)
+    row = totals_features_from_odds(np.asarray(open_totals, dtype=np.float64))[0]
+    return {k: float(v) for k, v in zip(TOTALS_FEATURES, row, strict=True)}
+
+
 def match_feature_vector(
     home_state: TeamState,
     away_state: TeamState,
     *,
     kickoff: dt.date | pd.Timestamp | str,
     open_odds: tuple[float, float, float] | np.ndarray | None = None,
+    open_totals: tuple[float, float] | np.ndarray | None = None,
     params: FeatureParams | None = None,
 ) -> dict[str, float]:
-    """All features (``ALL_FEATURES`` order) of one match from states resolved for its season.
+    """All features (``FEATURE_COLUMNS`` order) of one match from states resolved for its season.
 
-    ``open_odds`` are the pre-match (never closing) odds: Pinnacle, else the market average.
+    ``open_odds`` are the pre-match (never closing) 1X2 odds: Pinnacle, else the market average;
+    ``open_totals`` the pre-match over/under 2.5 odds (market average, else Pinnacle).
     """
     out = rating_feature_vector(home_state, away_state, kickoff, params)
     out.update(market_feature_vector(open_odds, params))
+    out.update(totals_feature_vector(open_totals))
     return out
 
 
@@ -151,6 +168,7 @@ def fixture_features(
     away_team: str,
     kickoff: dt.date | pd.Timestamp | str,
     open_odds: tuple[float, float, float] | np.ndarray | None = None,
+    open_totals: tuple[float, float] | np.ndarray | None = None,
     params: FeatureParams | None = None,
 ) -> dict[str, float]:
     """Features of one (upcoming or past) match from the states before its date (serving path).
@@ -167,4 +185,5 @@ def fixture_features(
             raise ValueError(
                 f"state of {st.team} already includes a match on {st.last_date}, not before {d}"
             )
-    return match_feature_vector(h, a, kickoff=kickoff, open_odds=open_odds, params=p)
+    return match_feature_vector(h, a, kickoff=kickoff, open_odds=open_odds, open_totals=open_totals,
+                                params=p)

@@ -16,9 +16,11 @@ from __future__ import annotations
 from soccer_assets.features.feature_vector import (
     ALL_FEATURES,
     ELO_DIFF_FEATURE,
+    FEATURE_COLUMNS,
     MARKET_FEATURES,
     MARKET_PROB_FEATURES,
     RATING_FEATURES,
+    TOTALS_FEATURES,
     fixture_features,
     market_feature_vector,
     market_features_from_odds,
@@ -46,9 +48,11 @@ from soccer_assets.features.updates import apply_match, build_team_states, updat
 __all__ = [
     "ALL_FEATURES",
     "ELO_DIFF_FEATURE",
+    "FEATURE_COLUMNS",
     "MARKET_FEATURES",
     "MARKET_PROB_FEATURES",
     "RATING_FEATURES",
+    "TOTALS_FEATURES",
     "MatchRecord",
     "SeasonSummary",
     "TeamKey",

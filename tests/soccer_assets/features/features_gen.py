@@ -2,18 +2,20 @@
 
 Small leagues (3-7 teams), 1-2 leagues, 1-3 seasons each with promotions / returning teams,
 several matches per date (teams disjoint within a date), kick-off times known or not, scores,
-shots that may be missing, and open / closing odds that may be missing.
+shots that may be missing, and open / closing odds (1X2 columns, over/under 2.5 in ``extra``) that
+may be missing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from soccer_assets.core.schema import CORE_ODDS_COLUMNS
+from soccer_assets.core.schema import CORE_ODDS_COLUMNS, EXTRA_COLUMN
 
 LEAGUES = ("E0", "E1")
 KICKOFF_TIMES = (None, (12, 30), (15, 0), (17, 30), (20, 0))
@@ -61,7 +63,21 @@ def make_match(
             margin = 1.0 + rng.uniform(-0.01, 0.08)
             for o, p in zip("hda", probs, strict=True):
                 row[f"odds_{book}_{phase}_{o}"] = round(max(1.01, 1.0 / (p * margin)), 2)
+    row[EXTRA_COLUMN] = json.dumps(totals_extra(rng))
     return row
+
+
+def totals_extra(rng: np.random.Generator) -> dict[str, float]:
+    """Over/under 2.5 prices as the parser keeps them in ``extra`` (each book/phase may be missing)."""
+    out: dict[str, float] = {}
+    for prefix in ("Avg", "P", "AvgC", "PC"):
+        if rng.random() < 0.25:
+            continue
+        p = rng.uniform(0.3, 0.7)
+        margin = 1.0 + rng.uniform(0.0, 0.08)
+        out[f"{prefix}>2.5"] = round(max(1.01, 1.0 / (p * margin)), 2)
+        out[f"{prefix}<2.5"] = round(max(1.01, 1.0 / ((1 - p) * margin)), 2)
+    return out
 
 
 @st.composite
@@ -122,6 +138,10 @@ def mutate_from(
                 out.at[i, c] = float(rng.integers(0, 30))
             for c in close_cols:
                 out.at[i, c] = float(rng.uniform(1.05, 20.0))
+            extra = json.loads(out.at[i, EXTRA_COLUMN])
+            fresh = totals_extra(rng)
+            extra.update({k: v for k, v in fresh.items() if k.startswith(("AvgC", "PC"))})
+            out.at[i, EXTRA_COLUMN] = json.dumps(extra)
             keep.append(i)
             continue
         if out.at[i, "date"] < day:
@@ -138,5 +158,6 @@ def mutate_from(
             out.at[i, c] = float(rng.integers(0, 30))
         for c in odds_cols:
             out.at[i, c] = float(rng.uniform(1.05, 20.0))
+        out.at[i, EXTRA_COLUMN] = json.dumps(totals_extra(rng))
         keep.append(i)
     return out.loc[keep].reset_index(drop=True)

@@ -14,8 +14,10 @@ import pytest
 from soccer_assets.core.schema import CORE_ODDS_COLUMNS
 from soccer_assets.features.build import (
     ALL_FEATURES,
+    FEATURE_COLUMNS,
     MARKET_FEATURES,
     RATING_FEATURES,
+    TOTALS_FEATURES,
     FeatureParams,
     build_match_features,
     build_team_states,
@@ -235,8 +237,10 @@ def test_fixture_features_refuses_states_that_saw_the_date() -> None:
                          kickoff="2020-09-19")
     out = fixture_features(states, league="E0", season="2020-21", home_team="B",
                            away_team="F", kickoff=pd.Timestamp("2020-09-26 15:00"),
-                           open_odds=(2.1, 3.4, 3.6))
-    assert list(out) == ALL_FEATURES
+                           open_odds=(2.1, 3.4, 3.6), open_totals=(1.8, 2.05))
+    assert list(out) == FEATURE_COLUMNS
+    assert out["market_p_over25"] == pytest.approx((1 / 1.8) / (1 / 1.8 + 1 / 2.05))
+    assert 2.5 < out["market_total_mu"] < 3.5
     assert out["home_rest_days"] == 14.0
     assert [out[k] for k in MARKET_FEATURES[:3]] == list(
         implied_probabilities(np.array([2.1, 3.4, 3.6]))
@@ -277,6 +281,8 @@ def test_feature_lists() -> None:
     assert ALL_FEATURES == RATING_FEATURES + MARKET_FEATURES
     assert len(set(ALL_FEATURES)) == len(ALL_FEATURES)
     assert not any("close" in c for c in ALL_FEATURES)
+    assert FEATURE_COLUMNS == ALL_FEATURES + TOTALS_FEATURES
+    assert not any("close" in c for c in TOTALS_FEATURES)
     assert MARKET_FEATURES == ["market_p_home", "market_p_draw", "market_p_away",
                                "market_overround"]
 

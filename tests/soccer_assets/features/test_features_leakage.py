@@ -21,15 +21,17 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
 from soccer_assets.features.build import (
-    ALL_FEATURES,
+    FEATURE_COLUMNS,
     KEY_COLUMNS,
     MARKET_FEATURES,
     RATING_FEATURES,
+    TOTALS_FEATURES,
     FeatureParams,
     build_match_features,
     build_team_states,
     fixture_features,
     select_open_odds,
+    select_open_totals,
 )
 from soccer_assets.features.state import (
     iter_match_days,
@@ -39,6 +41,7 @@ from soccer_assets.features.state import (
     resolve_team_state,
     update_states,
 )
+from soccer_assets.features.totals import totals_features_from_odds
 from tests.soccer_assets.features.features_gen import match_tables, mutate_from
 
 PROPERTY_SETTINGS = settings(
@@ -50,7 +53,7 @@ PROPERTY_SETTINGS = settings(
 
 
 def row_of(feats: pd.DataFrame, match_id: str) -> np.ndarray:
-    return feats.loc[feats["match_id"] == match_id, ALL_FEATURES].to_numpy(dtype=np.float64)[0]
+    return feats.loc[feats["match_id"] == match_id, FEATURE_COLUMNS].to_numpy(dtype=np.float64)[0]
 
 
 def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
@@ -79,6 +82,7 @@ def serving_path_matches_offline(build, df: pd.DataFrame, cut: dt.date) -> bool:
     day = df[df["date"] == first].reset_index(drop=True)
     states = build_team_states(df, as_of=cut)
     odds = select_open_odds(day)
+    totals = select_open_totals(day)
     for i, m in day.iterrows():
         online = fixture_features(
             states,
@@ -88,8 +92,9 @@ def serving_path_matches_offline(build, df: pd.DataFrame, cut: dt.date) -> bool:
             away_team=m["away_team"],
             kickoff=m["kickoff"],
             open_odds=None if np.isnan(odds[i]).any() else tuple(odds[i]),
+            open_totals=None if np.isnan(totals[i]).any() else tuple(totals[i]),
         )
-        assert list(online) == ALL_FEATURES
+        assert list(online) == FEATURE_COLUMNS
         if not same_bits(np.array(list(online.values())), row_of(feats, m["match_id"])):
             return False
     return True
@@ -144,21 +149,21 @@ def test_rating_features_never_nan_for_teams_seen_before(df: pd.DataFrame) -> No
 @given(df=match_tables(max_seasons=2))
 def test_output_shape_order_and_input_order_independence(df: pd.DataFrame) -> None:
     feats = build_match_features(df)
-    assert list(feats.columns) == KEY_COLUMNS + ALL_FEATURES
+    assert list(feats.columns) == KEY_COLUMNS + FEATURE_COLUMNS
     assert len(feats) == len(df)
     assert feats["kickoff"].is_monotonic_increasing
     assert feats.index.equals(pd.RangeIndex(len(df)))
     # Reversing the input changes only the order of equal kick-offs, never a row's values.
     rev = build_match_features(df.iloc[::-1].reset_index(drop=True))
-    a = feats.set_index("match_id").sort_index()[ALL_FEATURES].to_numpy()
-    b = rev.set_index("match_id").sort_index()[ALL_FEATURES].to_numpy()
+    a = feats.set_index("match_id").sort_index()[FEATURE_COLUMNS].to_numpy()
+    b = rev.set_index("match_id").sort_index()[FEATURE_COLUMNS].to_numpy()
     assert same_bits(a.ravel(), b.ravel())
     # Leagues are independent: one league's features do not depend on another league's matches.
     for league, part in df.groupby("league"):
         alone = build_match_features(part.reset_index(drop=True))
         mine = feats[feats["league"] == league]
-        x = mine.set_index("match_id").sort_index()[ALL_FEATURES].to_numpy()
-        y = alone.set_index("match_id").sort_index()[ALL_FEATURES].to_numpy()
+        x = mine.set_index("match_id").sort_index()[FEATURE_COLUMNS].to_numpy()
+        y = alone.set_index("match_id").sort_index()[FEATURE_COLUMNS].to_numpy()
         assert same_bits(x.ravel(), y.ravel())
 
 
@@ -185,6 +190,7 @@ def leaky_build(matches: pd.DataFrame, params: FeatureParams | None = None) -> p
     out = df[KEY_COLUMNS].copy()
     out[RATING_FEATURES] = rating
     out[MARKET_FEATURES] = market
+    out[TOTALS_FEATURES] = totals_features_from_odds(select_open_totals(df))
     return out
 
 

@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 
 from soccer_assets.features.build import (
-    ALL_FEATURES,
+    FEATURE_COLUMNS,
     MARKET_FEATURES,
     RATING_FEATURES,
     build_team_states,
     fixture_features,
     select_open_odds,
+    select_open_totals,
 )
 from soccer_assets.features.state import resolve_team_state
 
@@ -59,6 +60,7 @@ def test_serving_path_equals_offline_on_real_dates(
     later = real_matches[real_matches["date"] >= pd.Timestamp(cut)]
     day = later[later["date"] == later["date"].min()].reset_index(drop=True)
     odds = select_open_odds(day)
+    totals = select_open_totals(day)
     offline = real_features.set_index("match_id")
     assert len(day) > 0
     for i, m in day.iterrows():
@@ -66,9 +68,10 @@ def test_serving_path_equals_offline_on_real_dates(
             states, league=m["league"], season=m["season"], home_team=m["home_team"],
             away_team=m["away_team"], kickoff=m["kickoff"],
             open_odds=None if np.isnan(odds[i]).any() else tuple(odds[i]),
+            open_totals=None if np.isnan(totals[i]).any() else tuple(totals[i]),
         )
         got = np.array(list(online.values()))
-        want = offline.loc[m["match_id"], ALL_FEATURES].to_numpy(dtype=np.float64)
+        want = offline.loc[m["match_id"], FEATURE_COLUMNS].to_numpy(dtype=np.float64)
         nan = np.isnan(want)
         assert np.array_equal(np.isnan(got), nan)
         assert got[~nan].tobytes() == want[~nan].tobytes()
