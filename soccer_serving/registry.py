@@ -267,7 +267,11 @@ def _load_outcome_pyfunc(local: Path, meta: Any) -> Any:
         raise ValueError("unsupported model format: neither an mlflow.xgboost model nor the "
                          f"outcome pyfunc package ({artifact.BOOSTER_FILE} + {artifact.META_FILE})")
     info = artifact.parse_meta(meta_path.read_text())
-    return artifact.trained_from_parts(booster_path.read_bytes(), info)
+    goals_path = paths.get(artifact.GOALS_BOOSTER_ARTIFACT)
+    if goals_path is None and artifact.GOALS_META_KEY in info:
+        goals_path = _find(local, artifact.GOALS_BOOSTER_FILE)
+    goals = goals_path.read_bytes() if goals_path is not None and goals_path.exists() else None
+    return artifact.trained_from_parts(booster_path.read_bytes(), info, goals)
 
 
 def _find(local: Path, name: str) -> Path | None:

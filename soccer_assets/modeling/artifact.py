@@ -9,7 +9,9 @@ bytes and dicts only; the file IO stays with the callers.
   trip);
 * :data:`META_FILE` (artifact key ``meta``): a JSON object with :data:`META_KEYS`, everything
   ``modeling.train.predict_proba`` needs (feature order, best iteration, base-margin columns,
-  prior, temperature) besides the booster.
+  prior, temperature) besides the booster, and under ``goals`` the goal model's description;
+* :data:`GOALS_BOOSTER_FILE` (artifact key ``goals_booster``, optional): the expected-total
+  booster as UBJSON. A model without it prices 1X2 only.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import xgboost as xgb
 
+from soccer_assets.modeling.goals.model import goal_model_from_parts
 from soccer_assets.modeling.train import TrainedModel
 
 BOOSTER_FILE = "booster.ubj"
@@ -28,6 +31,9 @@ META_FILE = "model_meta.json"
 # Names of the two files in the pyfunc package's ``artifacts`` (``context.artifacts[...]``).
 BOOSTER_ARTIFACT = "booster"
 META_ARTIFACT = "meta"
+GOALS_BOOSTER_FILE = "goals_booster.ubj"
+GOALS_BOOSTER_ARTIFACT = "goals_booster"
+GOALS_META_KEY = "goals"
 
 META_KEYS = (
     "variant",
@@ -46,8 +52,11 @@ META_DEFAULTS: Mapping[str, Any] = {"variant": "ratings", "params": {}, "seed": 
 
 
 def meta_of(model: TrainedModel) -> dict[str, Any]:
-    """The description of ``model`` (:data:`META_KEYS`)."""
-    return {k: getattr(model, k) for k in META_KEYS}
+    """The description of ``model`` (:data:`META_KEYS`, and ``goals`` when it has a goal model)."""
+    out = {k: getattr(model, k) for k in META_KEYS}
+    if model.goals is not None:
+        out[GOALS_META_KEY] = model.goals.describe()
+    return out
 
 
 def meta_json(model: TrainedModel) -> str:
@@ -60,17 +69,25 @@ def booster_bytes(booster: xgb.Booster) -> bytes:
     return bytes(booster.save_raw(raw_format="ubj"))
 
 
+def goals_booster_bytes(model: TrainedModel) -> bytes | None:
+    """The goal booster as the bytes of :data:`GOALS_BOOSTER_FILE`, None without a goal model."""
+    return booster_bytes(model.goals.booster) if model.goals is not None else None
+
+
 def parse_meta(text: str | bytes) -> Any:
     """The JSON of :data:`META_FILE` (``ValueError`` if it is not JSON)."""
     return json.loads(text)
 
 
-def trained_from_parts(booster_raw: bytes, meta: Mapping[str, Any]) -> TrainedModel:
-    """A ``TrainedModel`` from the bytes of :data:`BOOSTER_FILE` and the parsed :data:`META_FILE`.
+def trained_from_parts(booster_raw: bytes, meta: Mapping[str, Any],
+                       goals_raw: bytes | None = None) -> TrainedModel:
+    """A ``TrainedModel`` from the bytes of :data:`BOOSTER_FILE` and the parsed :data:`META_FILE`
+    (and :data:`GOALS_BOOSTER_FILE` when the package has one).
 
     Loads the booster first (garbage bytes raise ``xgboost.core.XGBoostError``), then checks the
-    description: ``ValueError`` when it lacks one of :data:`REQUIRED_META_KEYS`. Keys outside
-    :data:`META_KEYS` are ignored. Nothing is unpickled.
+    description: ``ValueError`` when it lacks one of :data:`REQUIRED_META_KEYS`, or when the goal
+    booster and its description do not come together. Other keys outside :data:`META_KEYS` are
+    ignored. Nothing is unpickled.
     """
     booster = xgb.Booster()
     booster.load_model(bytearray(booster_raw))
@@ -80,4 +97,9 @@ def trained_from_parts(booster_raw: bytes, meta: Mapping[str, Any]) -> TrainedMo
     kwargs = {k: meta[k] for k in META_KEYS if k in meta}
     for k, v in META_DEFAULTS.items():
         kwargs.setdefault(k, copy.deepcopy(v))
-    return TrainedModel(booster=booster, **kwargs)
+    goals_meta = meta.get(GOALS_META_KEY)
+    if (goals_raw is None) != (goals_meta is None):
+        raise ValueError(f"{GOALS_BOOSTER_FILE} and the {GOALS_META_KEY!r} description of "
+                         f"{META_FILE} must both be present or both absent")
+    goals = goal_model_from_parts(goals_raw, goals_meta) if goals_raw is not None else None
+    return TrainedModel(booster=booster, goals=goals, **kwargs)

@@ -30,6 +30,7 @@ import xgboost as xgb
 from scipy.optimize import minimize_scalar
 
 from soccer_assets.core.names import VARIANTS
+from soccer_assets.modeling.goals.model import GoalModel, goal_features, train_goal_model
 from soccer_assets.modeling.metrics import N_OUTCOMES, score_all
 
 
@@ -106,6 +107,9 @@ class TrainedModel:
     base_margin_columns: list[str] | None = None
     prior: list[float] = field(default_factory=lambda: [1 / 3, 1 / 3, 1 / 3])
     temperature: float = 1.0
+    # The expected-total booster of the same variant, trained on the same rows: with the 1X2 it
+    # fixes each match's score grid (modeling.goals.scoreline). None for a 1X2-only model.
+    goals: GoalModel | None = None
 
     def summary(self) -> dict:
         """JSON-friendly description (for metadata / MLflow params)."""
@@ -120,6 +124,7 @@ class TrainedModel:
             "base_margin_columns": self.base_margin_columns,
             "temperature": self.temperature,
             "validation_metrics": self.validation_metrics,
+            "goals": self.goals.describe() if self.goals is not None else None,
         }
 
 
@@ -226,15 +231,20 @@ def train_model(
     params: TrainParams | None = None,
     features: list[str] | None = None,
     base_margin_columns: list[str] | None = None,
+    goals: bool | None = None,
 ) -> TrainedModel:
     """Fit the booster on ``train_df`` with early stopping on ``valid_df``.
 
     ``features``/``base_margin_columns`` default to the variant's (from the feature library);
-    pass them explicitly to train on any other columns (tests, experiments).
+    pass them explicitly to train on any other columns (tests, experiments). ``goals`` trains the
+    variant's goal model too (:func:`~soccer_assets.modeling.goals.model.train_goal_model`); by
+    default it does when the variant's default features are used and the frames carry the scores
+    (``fthg``, ``ftag``) and the goal model's features.
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     params = params or DEFAULT_PARAMS[variant]
+    custom_features = features
     if features is None:
         features, default_margin = variant_features(variant)
         if base_margin_columns is None:
@@ -282,6 +292,12 @@ def train_model(
     elif params.calibration != "none":
         raise ValueError(f"calibration must be 'none' or 'temperature', got {params.calibration!r}")
     model.validation_metrics = {**metrics, "best_iteration": best}
+
+    if goals is None:
+        needed = ["fthg", "ftag", *goal_features(variant)[0]]
+        goals = custom_features is None and all(c in train_df for c in needed)
+    if goals:
+        model.goals = train_goal_model(train_df, valid_df, variant=variant, seed=seed)
 
     if params.refit_on_validation:
         full = pd.concat([train_df, valid_df], ignore_index=True)

@@ -40,13 +40,20 @@ def save_trained(model: TrainedModel, directory: Path) -> dict[str, str]:
     meta_path = directory / artifact.META_FILE
     booster_path.write_bytes(artifact.booster_bytes(model.booster))
     meta_path.write_text(artifact.meta_json(model))
-    return {artifact.BOOSTER_ARTIFACT: str(booster_path), artifact.META_ARTIFACT: str(meta_path)}
+    out = {artifact.BOOSTER_ARTIFACT: str(booster_path), artifact.META_ARTIFACT: str(meta_path)}
+    goals = artifact.goals_booster_bytes(model)
+    if goals is not None:
+        goals_path = directory / artifact.GOALS_BOOSTER_FILE
+        goals_path.write_bytes(goals)
+        out[artifact.GOALS_BOOSTER_ARTIFACT] = str(goals_path)
+    return out
 
 
-def load_trained(booster_path: str, meta_path: str) -> TrainedModel:
-    """Read the two files back (:func:`soccer_assets.modeling.artifact.trained_from_parts`)."""
+def load_trained(booster_path: str, meta_path: str, goals_path: str | None = None) -> TrainedModel:
+    """Read the files back (:func:`soccer_assets.modeling.artifact.trained_from_parts`)."""
     meta = artifact.parse_meta(Path(meta_path).read_text())
-    return artifact.trained_from_parts(Path(booster_path).read_bytes(), meta)
+    goals = Path(goals_path).read_bytes() if goals_path else None
+    return artifact.trained_from_parts(Path(booster_path).read_bytes(), meta, goals)
 
 
 class OutcomeModel(mlflow.pyfunc.PythonModel):
@@ -57,7 +64,8 @@ class OutcomeModel(mlflow.pyfunc.PythonModel):
 
     def load_context(self, context: Any) -> None:
         self.trained = load_trained(context.artifacts[artifact.BOOSTER_ARTIFACT],
-                                    context.artifacts[artifact.META_ARTIFACT])
+                                    context.artifacts[artifact.META_ARTIFACT],
+                                    context.artifacts.get(artifact.GOALS_BOOSTER_ARTIFACT))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         assert self.trained is not None, "load_context was not called"
