@@ -1,7 +1,8 @@
 """``soccer evaluate``: walk-forward evaluation of one season from any football-data source.
 
     soccer evaluate --source <dir | file://dir | https://…> --test-season 2023-24 \
-        [--leagues E0,SP1] [--variant ratings|market] [--seed N] [--first-season 2012-13] --json
+        [--leagues E0,SP1] [--variant ratings|market] [--seed N] [--first-season 2012-13] \
+        [--markets [--no-dixon-coles]] --json
 
 Discovers every season of every requested league up to the test season that the source has,
 parses them, builds the pre-match features, trains the model on the seasons before the test
@@ -20,6 +21,9 @@ Discovery:
 
 A training season that fails to parse is skipped and listed under ``source.skipped``; a test
 season that is missing or fails to parse is an error.
+
+``--markets`` adds the ``markets`` and ``betting`` objects (:mod:`soccer_assets.modeling.market_eval`)
+and, unless ``--no-dixon-coles``, scores the weekly-refitted Dixon–Coles baseline on the same rows.
 """
 
 from __future__ import annotations
@@ -146,6 +150,8 @@ def run_evaluate(
     variant: str = "ratings",
     seed: int = 0,
     first_season: str | None = None,
+    markets: bool = False,
+    dixon_coles: bool = True,
 ) -> dict:
     """Load, build features, train and evaluate; return the JSON-ready report."""
     from soccer_assets.features.build import build_match_features
@@ -159,13 +165,21 @@ def run_evaluate(
     t1 = time.perf_counter()
     features = build_match_features(matches)
     t2 = time.perf_counter()
-    report = evaluate(features, matches, test_season, variant=variant, seed=seed)
+    dc = None
+    if markets and dixon_coles:
+        from soccer_assets.modeling.goals.dixon_coles import weekly_dixon_coles
+
+        dc = weekly_dixon_coles(matches, test_season)
+    t_dc = time.perf_counter()
+    report = evaluate(features, matches, test_season, variant=variant, seed=seed, markets=markets,
+                      dixon_coles=dc)
     t3 = time.perf_counter()
     report["source"] = info
     report["runtime_seconds"] = {
         "load": round(t1 - t0, 3),
         "features": round(t2 - t1, 3),
-        "train_and_evaluate": round(t3 - t2, 3),
+        "dixon_coles": round(t_dc - t2, 3),
+        "train_and_evaluate": round(t3 - t_dc, 3),
         "total": round(t3 - t0, 3),
     }
     return report
@@ -182,8 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variant", choices=VARIANTS, default="ratings")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--first-season", default=None, help="oldest season to load (default: all)")
+    p.add_argument("--markets", action="store_true",
+                   help="also score totals, Asian handicap, BTTS and correct score, and backtest value bets")
+    p.add_argument("--no-dixon-coles", action="store_true",
+                   help="with --markets: skip the weekly-refitted Dixon-Coles baseline")
     p.add_argument("--json", action="store_true", help="print the full report as one JSON object")
     return p
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 def _summary(report: dict) -> str:
@@ -200,6 +222,25 @@ def _summary(report: dict) -> str:
             f"{name:<16}{s['n']:>6}{s['rps']:>9.4f}{s['log_loss']:>9.4f}{s['brier']:>8.4f}"
             f"{s['accuracy']:>7.3f}{s['ece']:>7.3f}"
         )
+    if "markets" in report:
+        lines.append("")
+        lines.append(f"{'market':<16}{'forecaster':<14}{'n':>6}{'logloss':>9}{'brier':>8}")
+        for market in ("totals_2.5", "asian_handicap", "btts", "correct_score"):
+            for name, s in report["markets"][market].items():
+                if s.get("n"):
+                    brier = f"{s['brier']:>8.4f}" if "brier" in s else ""
+                    lines.append(f"{market:<16}{name:<14}{s['n']:>6}{s['log_loss']:>9.4f}{brier}")
+        lines.append(f"grid 1X2 max |diff| {report['markets']['grid_1x2_max_abs_diff']:.2e}")
+        lines.append("")
+        lines.append(f"{'bets (flat)':<16}{'n':>6}{'roi':>8}{'roi 95% CI':>18}{'clv':>8}{'beat':>6}")
+        for market, b in report["betting"].items():
+            if not b["n_bets"]:
+                lines.append(f"{market:<16}{0:>6}")
+                continue
+            lo, hi = b["roi_ci95"]
+            ci = f"[{_num(lo, '.3f')}, {_num(hi, '.3f')}]"
+            lines.append(f"{market:<16}{b['n_bets']:>6}{_num(b['roi'], '.3f'):>8}{ci:>18}"
+                         f"{_num(b['clv_mean'], '.4f'):>8}{_num(b['clv_beat_rate'], '.2f'):>6}")
     return "\n".join(lines)
 
 
@@ -208,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     leagues = [x.strip() for x in args.leagues.split(",") if x.strip()] if args.leagues else None
     try:
         report = run_evaluate(
-            args.source, args.test_season, leagues, args.variant, args.seed, args.first_season
+            args.source, args.test_season, leagues, args.variant, args.seed, args.first_season,
+            markets=args.markets, dixon_coles=not args.no_dixon_coles,
         )
     except (EvaluateError, ValueError) as exc:
         print(f"soccer evaluate: error: {exc}", file=sys.stderr)

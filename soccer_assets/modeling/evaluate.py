@@ -47,6 +47,15 @@ BASELINES = (
 
 
 @dataclass
+class MarketBacktest:
+    """The market side of one evaluation (``run_backtest(..., markets=True)``)."""
+
+    grids: np.ndarray  # (n_test, G+1, G+1), rows in the order of Backtest.predictions
+    candidates: pd.DataFrame  # validation + test season betting candidates
+    bets: dict  # staking -> betting.BacktestReport (test season only)
+
+
+@dataclass
 class Backtest:
     """Everything one walk-forward evaluation produced."""
 
@@ -54,6 +63,7 @@ class Backtest:
     model: TrainedModel
     predictions: pd.DataFrame  # test rows: keys, y, and p_h/p_d/p_a of the model and baselines
     report: dict
+    markets: MarketBacktest | None = None
 
 
 def elo_feature() -> str:
@@ -95,11 +105,12 @@ def _score(probs: np.ndarray, y: np.ndarray, mask: np.ndarray | None = None) -> 
 
 
 def attach_labels(features_df: pd.DataFrame, matches_df: pd.DataFrame) -> pd.DataFrame:
-    """Features + ``y`` (0/1/2) and the match table's odds columns, joined on ``match_id``.
+    """Features + ``y`` (0/1/2), the score and the match table's odds columns, on ``match_id``.
 
     Rows without a result (unplayed fixtures) are dropped.
     """
-    extra = ["ftr"] + [c for c in matches_df.columns if c.startswith("odds_")]
+    extra = ["ftr", "fthg", "ftag"] + [c for c in matches_df.columns if c.startswith("odds_")]
+    extra = [c for c in dict.fromkeys(extra) if c in matches_df.columns]
     right = matches_df[["match_id", *extra]].drop_duplicates("match_id")
     overlap = [c for c in extra if c in features_df.columns]
     df = features_df.drop(columns=overlap).merge(right, on="match_id", how="left", validate="1:1")
@@ -120,8 +131,16 @@ def run_backtest(
     features: list[str] | None = None,
     base_margin_columns: list[str] | None = None,
     elo_column: str | None = None,
+    markets: bool = False,
+    dixon_coles: pd.DataFrame | None = None,
 ) -> Backtest:
-    """Split, train, predict ``test_season`` and score the model and every baseline."""
+    """Split, train, predict ``test_season`` and score the model and every baseline.
+
+    ``markets=True`` also prices every test row's score grid and adds the ``markets`` and
+    ``betting`` objects of :mod:`soccer_assets.modeling.market_eval` to the report;
+    ``dixon_coles`` (``match_id, lam_home, lam_away, rho`` of the test season, e.g.
+    ``goals.dixon_coles.weekly_dixon_coles``) is then scored as the goal-model baseline.
+    """
     data = attach_labels(features_df, matches_df)
     split = temporal_split(data, test_season, validation_seasons=validation_seasons)
     if split.test.empty:
@@ -194,7 +213,48 @@ def run_backtest(
     for name, p in forecasts.items():
         for k, o in enumerate(("h", "d", "a")):
             pred[f"{name}_p_{o}"] = p[:, k]
-    return Backtest(split=split, model=model, predictions=pred, report=_clean(report))
+    market_bt = None
+    if markets:
+        market_bt = _markets(model, split, matches_df, forecasts[MODEL], dixon_coles, report, pred)
+    return Backtest(split=split, model=model, predictions=pred, report=_clean(report), markets=market_bt)
+
+
+def _markets(model: TrainedModel, split: Split, matches_df: pd.DataFrame, p1x2: np.ndarray,
+             dixon_coles: pd.DataFrame | None, report: dict, pred: pd.DataFrame) -> MarketBacktest:
+    """Grids, market scores and the betting backtest; fills ``report`` and ``pred`` in place."""
+    from soccer_assets.modeling import market_eval as ME
+    from soccer_assets.modeling.goals.scoreline import model_grids
+    from soccer_assets.modeling.markets import dixon_coles_grid, expected_goals
+
+    test = ME.attach_prices(split.test, matches_df)
+    fit = model_grids(model, split.test)
+    baselines = {}
+    if dixon_coles is not None:
+        dc = split.test[["match_id"]].merge(
+            dixon_coles[["match_id", "lam_home", "lam_away", "rho"]].drop_duplicates("match_id"),
+            on="match_id", how="left")
+        have = np.isfinite(dc[["lam_home", "lam_away", "rho"]].to_numpy(dtype=np.float64)).all(axis=1)
+        grids = np.full_like(fit.grids, np.nan)
+        if have.any():
+            grids[have] = dixon_coles_grid(dc["lam_home"].to_numpy()[have], dc["lam_away"].to_numpy()[have],
+                                           dc["rho"].to_numpy()[have])
+        baselines["dixon_coles"] = grids
+    report["markets"] = ME.market_report(test, fit.grids, p1x2, split.fit, baselines)
+    if baselines:
+        have = np.all(np.isfinite(baselines["dixon_coles"]), axis=(1, 2))
+        report["markets"]["n_dixon_coles"] = int(have.sum())
+    validation = ME.attach_prices(split.validation, matches_df)
+    candidates = pd.concat([ME.betting_candidates(validation, model_grids(model, split.validation).grids),
+                            ME.betting_candidates(test, fit.grids)], ignore_index=True)
+    report["betting"], bets = ME.betting_report(candidates, split.test_season)
+    xg = expected_goals(fit.grids)
+    probs = ME.grid_markets(fit.grids, test["ah_line_open"].to_numpy(dtype=np.float64))
+    pred["model_xg_home"], pred["model_xg_away"] = xg[:, 0], xg[:, 1]
+    pred["model_rho"] = fit.rho
+    pred["model_p_over25"], pred["model_p_btts"] = probs["over25"], probs["btts"]
+    pred["model_p_ah_home"] = probs["ah_home"]
+    pred["ah_line_open"] = test["ah_line_open"].to_numpy()
+    return MarketBacktest(grids=fit.grids, candidates=candidates, bets=bets)
 
 
 def evaluate(

@@ -188,3 +188,55 @@ def score_all(probs: np.ndarray, y: np.ndarray, n_bins: int = DEFAULT_BINS) -> d
         "accuracy": accuracy(p, labels),
         "ece": ece(p, labels, n_bins=n_bins),
     }
+
+
+# -- two-way markets (over/under, both teams to score, Asian handicap) --------------------------
+
+
+def _binary_inputs(p, y, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p = np.asarray(p, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(p) if w is None else np.asarray(w, dtype=np.float64)
+    if not (p.shape == y.shape == w.shape) or p.ndim != 1:
+        raise ValueError(f"p, y and w must be 1-D of one length, got {p.shape}, {y.shape}, {w.shape}")
+    if np.any((p < 0) | (p > 1)) or np.any(~np.isin(y, (0.0, 1.0))) or np.any(w < 0):
+        raise ValueError("p must be in [0, 1], y in {0, 1} and w >= 0")
+    return p, y, w
+
+
+def binary_scores(p, y, w=None, eps: float = DEFAULT_EPS) -> dict[str, float]:
+    """``n`` (rows with weight > 0), weighted log loss and Brier score of P(y = 1) = ``p``.
+
+    Weights are the share of the stake a row settles (``markets.settlement.total_outcome`` /
+    ``asian_outcome``): 1 for a decided line, 1/2 for a half result, 0 for a push.
+    """
+    p, y, w = _binary_inputs(p, y, w)
+    keep = w > 0
+    if not keep.any():
+        return {"n": 0}
+    p, y, w = p[keep], y[keep], w[keep]
+    q = np.clip(p, eps, 1.0 - eps)
+    ll = -(y * np.log(q) + (1.0 - y) * np.log(1.0 - q))
+    return {
+        "n": int(keep.sum()),
+        "log_loss": float(np.sum(w * ll) / np.sum(w)),
+        "brier": float(np.sum(w * (p - y) ** 2) / np.sum(w)),
+    }
+
+
+def binary_reliability(p, y, w=None, n_bins: int = DEFAULT_BINS) -> dict[str, list]:
+    """Reliability-diagram data of a two-way forecast, in :func:`reliability_data`'s per-outcome
+    format (weighted means per equal-width bin; ``count`` = rows in the bin)."""
+    p, y, w = _binary_inputs(p, y, w)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = _bin_index(p, n_bins)
+    out: dict[str, list] = {"bin_lower": [round(float(v), 10) for v in edges[:-1]],
+                            "bin_upper": [round(float(v), 10) for v in edges[1:]],
+                            "mean_predicted": [], "observed_frequency": [], "count": []}
+    for b in range(n_bins):
+        m = (idx == b) & (w > 0)
+        total = float(w[m].sum())
+        out["count"].append(int(m.sum()))
+        out["mean_predicted"].append(float(np.sum(w[m] * p[m]) / total) if total else None)
+        out["observed_frequency"].append(float(np.sum(w[m] * y[m]) / total) if total else None)
+    return out

@@ -76,7 +76,7 @@ def test_bad_requests_get_clear_errors(grids):
     priced = price_markets(grids[:1], ["1x2", "totals"])[0]
     with pytest.raises(KeyError, match="not priced"):
         find_selection(priced, "btts", "yes")
-    with pytest.raises(KeyError, match="no selection 'over' at line 9.5"):
+    with pytest.raises(KeyError, match=r"no selection 'over' at line 9\.5"):
         find_selection(priced, "totals", "over", 9.5)
     with pytest.raises(ValueError, match="above 1"):
         offer_value(find_selection(priced, "1x2", "home"), 1.0)
