@@ -21,10 +21,11 @@ league_season_job = dg.define_asset_job(
 
 walk_forward_job = dg.define_asset_job(
     "walk_forward_backtest",
-    selection=dg.AssetSelection.assets("temporal_split", "trained_model", "model_evaluation"),
+    selection=dg.AssetSelection.assets("temporal_split", "trained_model", "model_evaluation",
+                                       "betting_report"),
     partitions_def=SEASONS,
-    description="Train on the seasons before S and evaluate on S; backfilling the season "
-    "dimension is a walk-forward backtest.",
+    description="Train on the seasons before S and evaluate on S (every market and the value-bet "
+    "backtest); backfilling the season dimension is a walk-forward backtest.",
 )
 
 champion_job = dg.define_asset_job(

@@ -1,8 +1,8 @@
-"""Modelling assets: walk-forward ``temporal_split`` → ``trained_model`` → ``model_evaluation``
-(partitioned by the evaluated season) and the registered ``champion_model`` with its quality gate.
+"""Modelling assets: walk-forward ``temporal_split`` → ``trained_model`` (partitioned by the evaluated
+season; its evaluation and betting report are in ``defs/evaluation.py``) and the registered
+``champion_model`` with its quality gate.
 """
 
-import base64
 import hashlib
 import io
 import json
@@ -46,6 +46,9 @@ class ModelConfig(dg.Config):
     # champion_model: the quality gate pools the out-of-sample forecasts of this many of the
     # latest completed seasons (each predicted by the recipe trained on the seasons before it).
     gate_seasons: int = 3
+    # trained_model: also score the weekly-refitted Dixon-Coles baseline on the markets (about
+    # half a minute per evaluated season on six leagues).
+    dixon_coles_baseline: bool = True
 
 
 def git_commit() -> str:
@@ -138,8 +141,9 @@ def temporal_split(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.
     deps=[temporal_split, *ALL_UPSTREAM],
     kinds={"xgboost", "mlflow"},
     code_version="1",
-    description="XGBoost models (`ratings` and `market` variants) trained on the split's training "
-    "rows with early stopping on its validation window; one MLflow run per model.",
+    description="XGBoost 1X2 and goal models (`ratings` and `market` variants) trained on the "
+    "split's training rows with early stopping on its validation window, with the test season's "
+    "score grids, market scores and betting candidates; one MLflow run per model.",
 )
 def trained_model(
     context: dg.AssetExecutionContext, config: ModelConfig, lake: LakeResource, mlflow_store: MlflowResource
@@ -155,8 +159,14 @@ def trained_model(
     manifest = pd.read_parquet(io.BytesIO(store.read_file("temporal_split", season, "split.parquet")))
     experiment_id = mlflow_store.activate()
     summary = {}
+    dc = None
+    if config.dixon_coles_baseline:
+        from soccer_assets.modeling.goals.dixon_coles import weekly_dixon_coles
+
+        dc = weekly_dixon_coles(games, season)
     for variant in VARIANTS:
-        bt = run_backtest(feats, games, season, variant=variant, seed=config.seed)
+        bt = run_backtest(feats, games, season, variant=variant, seed=config.seed, markets=True,
+                          dixon_coles=dc)
         # The backtest splits with the same pure function; prove it saw the asset's split.
         test_ids = set(manifest.loc[manifest["set"] == "test", "match_id"])
         if set(bt.split.test["match_id"]) != test_ids:
@@ -189,6 +199,9 @@ def trained_model(
                          json.dumps(bt.report, sort_keys=True).encode())
         store.write_file("trained_model", season, f"{variant}/predictions.parquet",
                          parquet_bytes(bt.predictions))
+        assert bt.markets is not None
+        store.write_file("trained_model", season, f"{variant}/candidates.parquet",
+                         parquet_bytes(bt.markets.candidates))
         store.write_file("trained_model", season, f"{variant}/mlflow_run_id", run_id.encode())
         summary[variant] = {"mlflow_run_id": run_id, "best_iteration": bt.model.best_iteration,
                             "validation_rps": bt.model.validation_metrics.get("rps")}
@@ -197,69 +210,6 @@ def trained_model(
         "mlflow_experiment_id": experiment_id,
         "inputs_sha256": _inputs_digest(versions),
     })
-
-
-def metrics_table(report: dict) -> pd.DataFrame:
-    """Per-league (and overall) metrics of the model and every baseline, one row each."""
-    rows = []
-    scopes = [("ALL", report["overall"]), *report["by_league"].items()]
-    for league, by_name in scopes:
-        for name, scores in by_name.items():
-            rows.append({"league": league, "forecaster": name, **{m: scores.get(m) for m in METRICS}})
-    return pd.DataFrame(rows)
-
-
-@dg.asset(
-    partitions_def=SEASONS,
-    group_name="modeling",
-    deps=[trained_model],
-    kinds={"mlflow"},
-    code_version="1",
-    description="The season's out-of-sample metrics of each model against climatology, the Elo "
-    "baseline and the de-margined market odds, per league, with reliability plots.",
-)
-def model_evaluation(
-    context: dg.AssetExecutionContext, lake: LakeResource, mlflow_store: MlflowResource
-) -> dg.MaterializeResult:
-    from soccer_assets.modeling.evaluate import BASELINES, reliability_plot_png
-
-    season = _season_of(context)
-    store = lake.get()
-    mlflow_store.activate()
-    client = mlflow_store.client()
-    metadata: dict[str, object] = {}
-    for variant in VARIANTS:
-        report = json.loads(store.read_file("trained_model", season, f"{variant}/report.json"))
-        run_id = store.read_file("trained_model", season, f"{variant}/mlflow_run_id").decode()
-        table = metrics_table(report)
-        png = reliability_plot_png(report["reliability"], f"{variant} model, {season}")
-        store.write_file("model_evaluation", season, f"{variant}_metrics.parquet", parquet_bytes(table))
-        store.write_file("model_evaluation", season, f"{variant}_reliability.png", png)
-        for name, scores in report["overall"].items():
-            for m in METRICS[1:]:
-                if scores.get(m) is not None:
-                    client.log_metric(run_id, f"test_{name}_{m}", float(scores[m]))
-        client.log_image(run_id, _png_image(png), f"reliability_{variant}_{season}.png")
-        client.log_dict(run_id, report, f"evaluation_{season}.json")
-        overall = report["overall"]
-        metadata[f"{variant}_rps"] = overall["model"]["rps"]
-        metadata[f"{variant}_table"] = dg.MetadataValue.md(
-            table.round(4).to_markdown(index=False)
-        )
-        metadata[f"{variant}_reliability"] = dg.MetadataValue.md(
-            f"![reliability](data:image/png;base64,{base64.b64encode(png).decode()})"
-        )
-        metadata[f"{variant}_mlflow_run"] = run_id
-    metadata["baselines_rps"] = dg.MetadataValue.json(
-        {b: report["overall"][b].get("rps") for b in BASELINES}
-    )
-    return dg.MaterializeResult(metadata=metadata)
-
-
-def _png_image(png: bytes):
-    from PIL import Image
-
-    return Image.open(io.BytesIO(png))
 
 
 def last_completed_season(stored: list[str], today_season: str) -> str:

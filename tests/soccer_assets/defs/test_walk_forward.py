@@ -9,9 +9,10 @@ from mlflow import MlflowClient
 
 from soccer_assets.core.names import REGISTERED_NAMES
 from soccer_assets.core.seasons import seasons_between
+from soccer_assets.defs.evaluation import betting_report, model_evaluation
 from soccer_assets.defs.features import match_features, team_state
 from soccer_assets.defs.ingestion import matches, raw_match_files
-from soccer_assets.defs.modeling import champion_model, model_evaluation, temporal_split, trained_model
+from soccer_assets.defs.modeling import champion_model, temporal_split, trained_model
 from soccer_assets.defs.resources import MlflowResource
 from soccer_assets.storage.model_store import load_outcome_model
 from tests.support.mirror import Mirror
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LEAGUES = ["E0", "SP1"]
 SEASONS = seasons_between("2012-13", "2023-24")
 TEST_SEASONS = seasons_between("2016-17", "2023-24")
-WALK_FORWARD = [temporal_split, trained_model, model_evaluation]
+WALK_FORWARD = [temporal_split, trained_model, model_evaluation, betting_report]
 
 
 @pytest.fixture
