@@ -4,6 +4,9 @@ The features of a request (league, home, away, kick-off date D, optional opening
 what the offline build computes for a match on D: the league's states (all matches before
 ``as_of`` ≤ D), ``resolve_team_state`` for D's season (season roll-over, promoted and new teams),
 then ``match_feature_vector``. Used by the API (sync and batch) and by the job worker.
+
+Markets (:mod:`soccer_serving.markets`) are priced here too, per model group in one grid fit, so a
+match whose markets cannot be priced is an error like any other and never a logged prediction.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy import Engine
 from soccer_assets.core.seasons import season_of_date
 from soccer_assets.core.teams import UnknownTeamError, resolve_team
 from soccer_assets.features.state import (
+    FEATURE_COLUMNS,
     TeamKey,
     TeamState,
     match_feature_vector,
@@ -29,6 +33,7 @@ from soccer_assets.features.state import (
 )
 from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage.warehouse import Warehouse
+from soccer_serving import markets as mk
 from soccer_serving.registry import (
     OUTCOMES,
     LoadedModel,
@@ -81,6 +86,13 @@ class FeatureStoreMismatch(PredictionError):
     code = "feature_params_mismatch"
 
 
+class MarketsUnavailable(PredictionError):
+    """Markets beyond 1X2 asked of a served model that has no goal model (so no score grid)."""
+
+    status = 409
+    code = "markets_unavailable"
+
+
 @dataclass(frozen=True)
 class MatchQuery:
     """One match to predict (names as the user wrote them)."""
@@ -91,12 +103,19 @@ class MatchQuery:
     kickoff: dt.date | None = None
     odds: tuple[float, float, float] | None = None
     season: str | None = None
+    totals_odds: tuple[float, float] | None = None
+    # Markets to price (None: the request asked for none) and the offered prices.
+    markets: tuple[str, ...] | None = None
+    prices: tuple[mk.PriceQuery, ...] = ()
 
 
 def match_query(m: MatchRequest) -> MatchQuery:
     """An API request body (or a validated job item) → ``MatchQuery``."""
     odds = (m.odds.home, m.odds.draw, m.odds.away) if m.odds is not None else None
-    return MatchQuery(m.league, m.home_team, m.away_team, m.kickoff, odds, m.season)
+    totals = (m.totals_odds.over, m.totals_odds.under) if m.totals_odds is not None else None
+    prices = tuple(mk.PriceQuery(p.market, p.selection, p.line, p.price) for p in m.prices or ())
+    return MatchQuery(m.league, m.home_team, m.away_team, m.kickoff, odds, m.season, totals,
+                      mk.requested_markets(m.markets, prices), prices)
 
 
 @dataclass(frozen=True)
@@ -115,6 +134,9 @@ class Prediction:
     team_state_updated_at: dt.datetime
     # The model's input features (logged for drift monitoring).
     features: Mapping[str, float] | None = None
+    # {market: [selection record]} and the offers, when the request asked for them.
+    markets: dict[str, list[dict[str, Any]]] | None = None
+    offers: list[dict[str, Any]] | None = None
 
     @property
     def outcome(self) -> str:
@@ -144,6 +166,8 @@ class Prediction:
             "features": None if self.features is None else {
                 k: (float(v) if math.isfinite(v) else None) for k, v in self.features.items()
             },
+            "markets": None if self.markets is None else mk.compact(self.markets),
+            "offers": self.offers,
         }
 
 
@@ -291,7 +315,8 @@ class Predictor:
         except ValueError as exc:
             raise InvalidMatch(f"season {season}: {exc}") from None
         variant = self._variant(q, models)
-        feats = match_feature_vector(h, a, kickoff=kickoff, open_odds=q.odds, params=self.params)
+        feats = match_feature_vector(h, a, kickoff=kickoff, open_odds=q.odds, open_totals=q.totals_odds,
+                                     params=self.params)
         return _Prepared(q, league, season, kickoff, home, away, feats, variant)
 
     @staticmethod
@@ -321,10 +346,21 @@ class Predictor:
         for variant, items in groups.items():
             model = models[variant]
             proba = model.predict_rows([p.features for _, p in items])
-            for (i, p), row in zip(items, proba, strict=True):
+            priced = self._price(model, items, proba)
+            for (i, p), row, market in zip(items, proba, priced, strict=True):
                 ph, pd_, pa = (float(x) for x in row)
                 if not all(math.isfinite(x) for x in (ph, pd_, pa)):
                     out[i] = InvalidMatch("the model returned non-finite probabilities")
+                    continue
+                if isinstance(market, PredictionError):
+                    out[i] = market
+                    continue
+                if market is None and p.query.markets is not None:  # 1x2 alone: the classifier's
+                    market = mk.one_x_two_market((ph, pd_, pa))
+                try:
+                    offers = mk.offers(market or {}, p.query.prices) if p.query.prices else None
+                except (KeyError, ValueError) as exc:  # the request was checked: should not happen
+                    out[i] = InvalidMatch(f"cannot price the offer: {exc.args[0]}")
                     continue
                 out[i] = Prediction(
                     league=p.query.league,
@@ -340,5 +376,35 @@ class Predictor:
                     team_state_as_of=p.league.as_of,
                     team_state_updated_at=p.league.updated_at,
                     features=p.features,
+                    markets=market,
+                    offers=offers,
                 )
         return [r for r in out if r is not None]
+
+    @staticmethod
+    def _price(model: LoadedModel, items: Sequence[tuple[int, _Prepared]], proba: np.ndarray
+               ) -> list[dict[str, list[dict[str, Any]]] | PredictionError | None]:
+        """Per item, its grid-priced markets, the error why not, or None (no grid needed)."""
+        # Rows whose 1X2 is not finite are refused anyway; they must not fail the others' grid fit.
+        finite = np.all(np.isfinite(proba), axis=1)
+        wanted = [k for k, (_, p) in enumerate(items) if finite[k] and mk.needs_grid(p.query.markets)]
+        out: list[dict[str, list[dict[str, Any]]] | PredictionError | None] = [None] * len(items)
+        if not wanted:
+            return out
+        if not mk.has_goal_model(model.trained):
+            err = MarketsUnavailable(
+                f"the served {model.variant} model ({model.name} v{model.version}) has no goal model, "
+                "so it prices only the 1x2 market; ask for markets [\"1x2\"]"
+            )
+            for k in wanted:
+                out[k] = err
+            return out
+        rows = [items[k][1].features for k in wanted]
+        markets = [items[k][1].query.markets or () for k in wanted]
+        try:
+            priced: list[Any] = mk.grid_markets(model.trained, rows, FEATURE_COLUMNS, markets)
+        except ValueError as exc:  # e.g. a goal model predicting a non-positive total
+            priced = [InvalidMatch(f"cannot fit the score grid: {exc}")] * len(wanted)
+        for k, one in zip(wanted, priced, strict=True):
+            out[k] = one
+        return out

@@ -41,7 +41,7 @@ import pandas as pd
 import xgboost as xgb
 
 from soccer_assets.features.params import FeatureParams
-from soccer_assets.features.state import ALL_FEATURES, RATING_FEATURES
+from soccer_assets.features.state import FEATURE_COLUMNS, RATING_FEATURES
 from soccer_serving.settings import ServingSettings
 
 logger = logging.getLogger(__name__)
@@ -225,6 +225,8 @@ class RegistryClient:
                     booster = trained.booster
                     features = tuple(trained.features)
                     _check_features(features, variant)
+                    if trained.goals is not None:
+                        _check_features(tuple(trained.goals.features), variant, "goal model")
                     fmt = "outcome_pyfunc"
             except xgb.core.XGBoostError as exc:  # a ValueError subclass, but says "garbage bytes"
                 raise CorruptModel(f"corrupt model artifact: {short_error(exc)}") from exc
@@ -317,12 +319,13 @@ def signature_features(signature: Any, variant: str) -> tuple[str, ...]:
     return names
 
 
-def _check_features(names: tuple[str, ...], variant: str) -> None:
-    unknown = [n for n in names if n not in ALL_FEATURES]
+def _check_features(names: tuple[str, ...], variant: str, what: str = "model") -> None:
+    unknown = [n for n in names if n not in FEATURE_COLUMNS]
     if unknown:
-        raise ValueError(f"the model uses columns this server cannot compute: {unknown[:5]}")
+        raise ValueError(f"the {what} uses columns this server cannot compute: {unknown[:5]}")
+    # The ratings variant answers requests without odds: a market column would always be missing.
     if variant == "ratings" and any(n not in RATING_FEATURES for n in names):
-        raise ValueError("the ratings model uses market features")
+        raise ValueError(f"the ratings {what} uses market features")
 
 
 # ``scheme://user:password@host`` in a message (MLflow puts the tracking URI, credentials included,

@@ -5,7 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
+
+from soccer_serving.market_schemas import (
+    MARKETS_DESCRIPTION,
+    MarketName,
+    Markets,
+    Offer,
+    OfferedPrice,
+    TotalsOdds,
+    drop_absent,
+)
 
 LEAGUE_PATTERN = r"^[A-Z]{1,3}\d$"
 SEASON_PATTERN = r"^\d{4}-\d{2}$"
@@ -39,6 +56,17 @@ class MatchRequest(BaseModel):
                     "kickoff": "2024-04-07",
                     "odds": {"home": 3.9, "draw": 4.0, "away": 1.85},
                 },
+                {
+                    "league": "E0",
+                    "home_team": "Arsenal",
+                    "away_team": "Chelsea",
+                    "kickoff": "2024-04-23",
+                    "markets": ["1x2", "totals", "btts"],
+                    "prices": [
+                        {"market": "1x2", "selection": "home", "price": 1.7},
+                        {"market": "totals", "selection": "over", "line": 2.5, "price": 1.8},
+                    ],
+                },
             ]
         },
     )
@@ -55,6 +83,17 @@ class MatchRequest(BaseModel):
         default=None,
         pattern=SEASON_PATTERN,
         description="Season label (default: from the kick-off date, seasons turn over on 1 July).",
+    )
+    totals_odds: TotalsOdds | None = Field(
+        default=None,
+        description="Opening over/under 2.5 odds: inputs of the market model's goal model.",
+    )
+    markets: list[MarketName] | None = Field(default=None, min_length=1, max_length=20,
+                                             description=MARKETS_DESCRIPTION)
+    prices: list[OfferedPrice] | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="Offered prices: each gets its edge and Kelly stake in `offers` (its market is "
+        "priced even when not in `markets`).",
     )
 
 
@@ -95,7 +134,36 @@ class PredictionResponse(BaseModel):
                         "variant": "ratings",
                     },
                     "team_state": {"as_of": "2024-04-21", "updated_at": "2024-04-22T06:00:00Z"},
-                }
+                },
+                {
+                    "league": "E0",
+                    "season": "2023-24",
+                    "home_team": "Chelsea",
+                    "away_team": "Arsenal",
+                    "kickoff": "2023-10-21",
+                    "probabilities": {"home": 0.2911, "draw": 0.2705, "away": 0.4385},
+                    "predicted_outcome": "A",
+                    "model": {"name": "soccer-outcome-market", "version": "1", "alias": "champion",
+                              "variant": "market"},
+                    "team_state": {"as_of": "2023-10-21", "updated_at": "2023-10-21T06:00:00Z"},
+                    "markets": {
+                        "1x2": [{"selection": "home", "probability": 0.2911, "fair_price": 3.4354},
+                                {"selection": "draw", "probability": 0.2705, "fair_price": 3.6975},
+                                {"selection": "away", "probability": 0.4385, "fair_price": 2.2807}],
+                        "totals": [
+                            {"selection": "over", "line": 2.5, "probability": 0.4989, "fair_price": 2.0045,
+                             "outcomes": {"win": 0.4989, "half_win": 0.0, "push": 0.0, "half_loss": 0.0,
+                                          "loss": 0.5011}},
+                            {"selection": "under", "line": 2.5, "probability": 0.5011, "fair_price": 1.9955,
+                             "outcomes": {"win": 0.5011, "half_win": 0.0, "push": 0.0, "half_loss": 0.0,
+                                          "loss": 0.4989}},
+                        ],
+                        "expected_goals": [{"selection": "home", "value": 1.175},
+                                           {"selection": "away", "value": 1.4945}],
+                    },
+                    "offers": [{"market": "1x2", "selection": "away", "line": None, "price": 2.3,
+                                "probability": 0.4385, "edge": 0.0084, "kelly": 0.0065}],
+                },
             ]
         }
     )
@@ -109,6 +177,19 @@ class PredictionResponse(BaseModel):
     predicted_outcome: Literal["H", "D", "A"]
     model: ModelRef
     team_state: TeamStateRef
+    markets: Markets | None = Field(
+        default=None,
+        description="Only when the request had `markets` or `prices`: per market, its selections "
+        "(`totals`: both sides at every line 0.5 to 5.5, `asian_handicap`: both sides at every home "
+        "line -3 to +3, in quarter goals; the example shows one line). From the match's score grid, "
+        "whose 1X2 is `probabilities` to rounding; `1x2` alone is `probabilities` itself.",
+    )
+    offers: list[Offer] | None = Field(default=None, description="Only when the request had `prices`.")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_markets(self, handler: SerializerFunctionWrapHandler):
+        # Unannotated return: pydantic would document the annotation instead of the fields.
+        return drop_absent(handler(self))
 
 
 class ErrorBody(BaseModel):
@@ -203,6 +284,13 @@ class JobItemResult(BaseModel):
     model: dict[str, Any] | None = None
     team_state_as_of: dt.date | None = None
     error: ErrorBody | None = None
+    markets: Markets | None = Field(default=None, description="When the item asked for markets.")
+    offers: list[Offer] | None = Field(default=None, description="When the item offered prices.")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_markets(self, handler: SerializerFunctionWrapHandler):
+        # Unannotated return: pydantic would document the annotation instead of the fields.
+        return drop_absent(handler(self))
 
 
 class JobStatus(BaseModel):

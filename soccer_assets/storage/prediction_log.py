@@ -74,6 +74,10 @@ prediction_log = Table(
     Column("team_state_updated_at", DateTime(timezone=True)),
     # The model's input features of the request ({name: value}, NaN as null), for drift monitoring.
     Column("features", JSON(none_as_null=True)),
+    # The markets the request asked for, compact ({market: {selection: p}}, line markets
+    # {market: {selection: {line: p}}}), and its offered prices with their edge and Kelly stake.
+    Column("markets", JSON(none_as_null=True)),
+    Column("offers", JSON(none_as_null=True)),
     UniqueConstraint("job_id", "item_index", name="uq_prediction_log_job_item"),
     Index("ix_prediction_log_created_at", "created_at"),
 )
@@ -105,8 +109,17 @@ def create_schema(engine: Engine) -> None:
 
 
 # Columns added to existing tables after their first release: (table, column, SQL type). There are
-# no migrations yet; ``create_all`` never alters an existing table, so these are added here.
-_ADDED_COLUMNS = (("prediction_log", "features", {"postgresql": "JSON", "sqlite": "JSON"}),)
+# no migrations yet; ``create_all`` never alters an existing table, so these are added here. The
+# job results table is serving's (``soccer_serving.jobs.store``), listed here so that the one
+# audited ALTER TABLE stays the only one; a table that does not exist yet is skipped.
+_JSON = {"postgresql": "JSON", "sqlite": "JSON"}
+_ADDED_COLUMNS = (
+    ("prediction_log", "features", _JSON),
+    ("prediction_log", "markets", _JSON),
+    ("prediction_log", "offers", _JSON),
+    ("prediction_job_results", "markets", _JSON),
+    ("prediction_job_results", "offers", _JSON),
+)
 
 
 def add_missing_columns(engine: Engine) -> list[str]:

@@ -166,6 +166,8 @@ def result_row(index: int, q: MatchQuery, res: Prediction | PredictionError) -> 
             "team_state_as_of": res.team_state_as_of,
             "error_code": None,
             "error": None,
+            "markets": res.markets,
+            "offers": res.offers,
         }
     return {
         "item_index": index,
@@ -182,6 +184,8 @@ def result_row(index: int, q: MatchQuery, res: Prediction | PredictionError) -> 
         "team_state_as_of": None,
         "error_code": res.code,
         "error": res.message,
+        "markets": None,
+        "offers": None,
     }
 
 

@@ -103,6 +103,11 @@ prediction_job_results = Table(
     Column("error_code", String(40)),
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The item's priced markets and offers as the API answers them (null when it asked for none).
+    # Added after the first release: an older table gets them from
+    # ``prediction_log.add_missing_columns``.
+    Column("markets", JSON(none_as_null=True)),
+    Column("offers", JSON(none_as_null=True)),
 )
 
 JOB_TABLES = (prediction_jobs, prediction_job_results)
@@ -293,7 +298,11 @@ def read_job_results(
     if limit is not None:
         q = q.limit(limit)
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(q).mappings()]
+        rows = [dict(r) for r in conn.execute(q).mappings()]
+    for r in rows:
+        for k in ("markets", "offers"):
+            r[k] = decode_json(r[k])
+    return rows
 
 
 def job_status_counts(engine: Engine) -> dict[str, int]:

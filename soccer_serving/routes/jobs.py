@@ -99,9 +99,11 @@ def job_status(job: dict[str, Any], rows: list[dict[str, Any]], offset: int) -> 
     """The answer of ``GET /v1/jobs/{job_id}`` from the job row and a page of its results."""
     results = []
     for r in rows:
+        # Markets through the constructor: they must be validated into their records.
         item = JobItemResult(index=r["item_index"], ok=r["ok"], league=r["league"],
                              home_team=r["home_team"], away_team=r["away_team"], kickoff=r["kickoff"],
-                             team_state_as_of=r["team_state_as_of"])
+                             team_state_as_of=r["team_state_as_of"], markets=r.get("markets"),
+                             offers=r.get("offers"))
         if r["ok"]:
             item.probabilities = Probabilities(home=r["p_home"], draw=r["p_draw"], away=r["p_away"])
             item.model = {"name": r["model_name"], "version": r["model_version"]}

@@ -39,6 +39,8 @@ def prediction_body(p: Prediction) -> PredictionResponse:
         model=ModelRef(name=p.model.name, version=p.model.version, alias=p.model.alias,
                        variant=p.model.variant),  # type: ignore[arg-type]
         team_state=TeamStateRef(as_of=p.team_state_as_of, updated_at=p.team_state_updated_at),
+        markets=p.markets,  # type: ignore[arg-type]
+        offers=p.offers,  # type: ignore[arg-type]
     )
 
 
@@ -79,6 +81,8 @@ def build_router(settings: ServingSettings) -> APIRouter:
         **COMMON_ERRORS,
         **(AUTH_ERRORS if protected and settings.api_key_list() else {}),
         404: err("Unknown league or team; `suggestions` lists the closest known names."),
+        409: err("`markets_unavailable`: markets beyond `1x2` asked of a served model without a "
+                 "goal model."),
         503: err("No model is loaded, or the warehouse is unreachable."),
     }
     router = APIRouter()
@@ -92,7 +96,9 @@ def build_router(settings: ServingSettings) -> APIRouter:
         dependencies=auth,
         summary="Predict one match",
         description="Features from `team_state` as of the kick-off date, then the champion booster. "
-        "With odds and a `market` champion the market model answers, otherwise the ratings model.",
+        "With odds and a `market` champion the market model answers, otherwise the ratings model. "
+        "With `markets` and/or `prices` the answer also has `markets` (priced off the match's score "
+        "grid, whose 1X2 is the answer's `probabilities`) and `offers` (edge and Kelly stake).",
     )
     router.add_api_route(
         "/v1/predict/batch",
@@ -100,7 +106,8 @@ def build_router(settings: ServingSettings) -> APIRouter:
         methods=["POST"],
         tags=["predict"],
         response_model=BatchResponse,
-        responses={**errors, 404: err("Not used: per-match errors are items.")},
+        responses={**errors, 404: err("Not used: per-match errors are items."),
+                   409: err("Not used: per-match errors are items.")},
         dependencies=auth,
         summary="Predict several matches synchronously",
         description=f"At most SOCCER_BATCH_MAX_ITEMS (now {settings.batch_max_items}) matches; "

@@ -3,6 +3,7 @@ throw-away PostgreSQL databases per module and a private Redis namespace per tes
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ from tests.soccer_serving.support import (
     launch_mlflow_server,
     load_league,
     small_booster,
+    small_goal_model,
 )
 
 TEST_SEASON = "2023-24"
@@ -148,6 +150,32 @@ def market_booster(e0_features: pd.DataFrame, e0_matches: pd.DataFrame) -> xgb.B
     feats = e0_features.set_index("match_id")
     train = feats[feats["season"] < TEST_SEASON]
     return small_booster(train[ALL_FEATURES], y_all.loc[train.index].to_numpy(), rounds=25, seed=1)
+
+
+@pytest.fixture(scope="session")
+def e0_scored_features(e0_features: pd.DataFrame, e0_matches: pd.DataFrame) -> pd.DataFrame:
+    """The feature table with each match's score (``fthg``, ``ftag``): what the goal model learns."""
+    scores = e0_matches[["match_id", "fthg", "ftag"]]
+    return e0_features.merge(scores, on="match_id", how="left", validate="one_to_one")
+
+
+@pytest.fixture(scope="session")
+def ratings_with_goals(ratings_trained: Any, e0_scored_features: pd.DataFrame) -> Any:
+    """``ratings_trained`` with a real ratings goal model attached: it prices every market."""
+    return dataclasses.replace(ratings_trained, goals=small_goal_model(e0_scored_features, "ratings"))
+
+
+@pytest.fixture(scope="session")
+def market_with_goals(market_booster: xgb.Booster, e0_scored_features: pd.DataFrame) -> Any:
+    """``market_booster`` as the pipeline's ``TrainedModel`` (all rounds, no base margin) with a
+    market goal model, which also reads the opening over/under 2.5 odds (``TOTALS_FEATURES``)."""
+    from soccer_assets.features.state import ALL_FEATURES
+    from soccer_assets.modeling.train import TrainedModel
+
+    return TrainedModel(booster=market_booster, variant="market", features=list(ALL_FEATURES),
+                        best_iteration=market_booster.num_boosted_rounds() - 1, params={}, seed=1,
+                        validation_metrics={},
+                        goals=small_goal_model(e0_scored_features, "market", seed=1))
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import signal
 import socket
@@ -395,10 +396,23 @@ def register_model(tracking_uri: str, name: str, booster: xgb.Booster, X: pd.Dat
     return version
 
 
+def small_goal_model(scored: pd.DataFrame, variant: str, seed: int = 0) -> Any:
+    """A real expected-total booster (``modeling.goals.model``) of ``variant`` on the seasons before
+    2022-23, early-stopped on 2022-23; ``scored`` is a feature table with ``fthg``/``ftag``. Few,
+    large steps: it must fit in a second, not be the best goal model."""
+    from soccer_assets.modeling.goals.model import GoalParams, train_goal_model
+
+    params = GoalParams(num_boost_round=150, learning_rate=0.1, early_stopping_rounds=15)
+    train = scored[scored["season"] < "2022-23"]
+    valid = scored[scored["season"] == "2022-23"]
+    return train_goal_model(train, valid, variant=variant, seed=seed, params=params)
+
+
 def register_pipeline_model(tracking_uri: str, name: str, trained: Any, example: pd.DataFrame,
                             alias: str | None = "champion") -> str:
     """Register a ``TrainedModel`` the way the Dagster pipeline does (``soccer_assets.storage.model_store``:
-    pyfunc package of booster + model_meta.json); returns the version."""
+    pyfunc package of booster + model_meta.json, and the goal booster when ``trained.goals`` is set);
+    returns the version."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -414,3 +428,21 @@ def register_pipeline_model(tracking_uri: str, name: str, trained: Any, example:
             name, alias, version
         )
     return version
+
+
+def assert_same_records(got: Any, want: Any, where: str = "", tol: float = 1e-9) -> None:
+    """Equal (priced-market) records: keys, order and strings exactly, numbers to ``tol`` (absolute,
+    or relative for large ones such as the fair price of a 6-6 score)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), (where, got, want)
+        for k in want:
+            assert_same_records(got[k], want[k], f"{where}.{k}", tol)
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), (where, got, want)
+        for n, (g, x) in enumerate(zip(got, want, strict=True)):
+            assert_same_records(g, x, f"{where}[{n}]", tol)
+    elif isinstance(want, float):
+        assert isinstance(got, (int, float)) and math.isclose(got, want, rel_tol=tol, abs_tol=tol), (
+            where, got, want)
+    else:
+        assert got == want, (where, got, want)
