@@ -8,7 +8,7 @@ import pytest
 from mlflow import MlflowClient
 
 from soccer_assets.core.names import REGISTERED_NAMES
-from soccer_assets.core.seasons import seasons_between
+from soccer_assets.core.seasons import season_start_year, seasons_between
 from soccer_assets.defs.evaluation import betting_report, model_evaluation
 from soccer_assets.defs.features import match_features, team_state
 from soccer_assets.defs.ingestion import matches, raw_match_files
@@ -50,6 +50,17 @@ def test_walk_forward_backtest_and_gated_champion(env):
         assert r.success, failure_text(r)
         evaluation = r.asset_materializations_for_node("model_evaluation")[0].metadata
         assert "ratings_table" in evaluation and "market_reliability" in evaluation
+        for variant in ("ratings", "market"):
+            assert "totals_2.5" in evaluation[f"{variant}_markets_table"].value
+            assert evaluation[f"{variant}_markets_reliability"].value.startswith("![market reliability]")
+            assert evaluation[f"{variant}_grid_1x2_max_abs_diff"].value <= 0.002
+        betting = r.asset_materializations_for_node("betting_report")[0].metadata
+        for variant in ("ratings", "market"):
+            assert betting[f"{variant}_equity_curve"].value.startswith("![equity curve](data:image/png")
+            assert "asian_handicap" in betting[f"{variant}_table"].value
+            summary = betting[f"{variant}_summary"].value
+            assert set(summary) == {"1x2", "totals_2.5", "asian_handicap"}
+            assert all(e["n_bets"] > 0 for e in summary.values())
 
     client = MlflowClient(tracking_uri=mlflow_url, registry_uri=mlflow_url)
     exp = client.get_experiment_by_name("walk-forward-test")
@@ -62,9 +73,17 @@ def test_walk_forward_backtest_and_gated_champion(env):
     for r in walk:
         assert r.data.tags["dagster.run_id"] and r.data.tags["inputs_sha256"]
         assert "test_model_rps" in r.data.metrics and "test_climatology_rps" in r.data.metrics
+        assert {"test_btts_model_log_loss", "test_correct_score_climatology_log_loss",
+                "test_btts_dixon_coles_log_loss", "test_grid_1x2_max_abs_diff",
+                "bet_1x2_n_bets", "bet_totals_2.5_roi"} <= set(r.data.metrics)
+        if season_start_year(r.data.tags["test_season"]) >= 2019:  # closing totals prices exist
+            assert {"test_totals_2.5_market_close_log_loss", "test_totals_2.5_dixon_coles_log_loss",
+                    "test_asian_handicap_model_log_loss"} <= set(r.data.metrics)
         artifacts = {a.path for a in client.list_artifacts(r.info.run_id)}
         assert {"features.json", "input_data_versions.json"} <= artifacts
         assert any(a.startswith("reliability_") for a in artifacts)
+        assert any(a.startswith("markets_reliability_") for a in artifacts)
+        assert any(a.startswith("equity_") for a in artifacts)
 
     # The gate promotes a sound model …
     r = dg.materialize([champion_model], resources=res, instance=instance, raise_on_error=False)
