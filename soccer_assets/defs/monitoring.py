@@ -2,7 +2,8 @@
 
 The asset reads the served-prediction log and the results from the warehouse, the champion's
 training features from the lake and the models' recorded training evaluation from the MLflow
-registry; the figures themselves come from the pure ``soccer_assets.monitoring`` package. It writes
+registry; the figures themselves (scores, closing-line value, drift) come from the pure
+``soccer_assets.monitoring`` package. It writes
 the flat figures to the warehouse table ``live_monitoring`` (the API's ``/metrics`` exposes them as
 ``soccer_live_*`` gauges), the scored predictions and the per version × league × week table to the
 lake, and tables and plots to the materialization metadata.
@@ -24,7 +25,7 @@ from soccer_assets.core.names import CHAMPION_ALIAS
 from soccer_assets.core.seasons import season_from_start_year, season_of_date, season_start_year
 from soccer_assets.defs import ingestion, jobs
 from soccer_assets.defs.resources import LakeResource, MlflowResource, WarehouseResource
-from soccer_assets.monitoring import alerts, drift, live, report
+from soccer_assets.monitoring import alerts, clv, drift, live, report
 from soccer_assets.storage import prediction_log
 from soccer_assets.storage.lake import parquet_bytes
 
@@ -32,7 +33,7 @@ ASSET_KEY = dg.AssetKey("live_monitoring")
 RPS_CHECK = "live_rps_vs_training"
 DRIFT_CHECK = "drift_within_threshold"
 CHECK_KEYS = (dg.AssetCheckKey(ASSET_KEY, RPS_CHECK), dg.AssetCheckKey(ASSET_KEY, DRIFT_CHECK))
-LOG_READ_COLUMNS = [*live.LOG_COLUMNS, "source", "features"]
+LOG_READ_COLUMNS = [*live.LOG_COLUMNS, *clv.REQUEST_COLUMNS, "source", "features"]
 LAKE_FOLDER = "latest"  # lake/live_monitoring/latest/...: only the latest figures are kept
 
 
@@ -219,7 +220,7 @@ def _png_md(png: bytes, alt: str) -> dg.MetadataValue:
         dg.AssetKey("champion_model"),
     ],
     kinds={"sql", "mlflow"},
-    code_version="1",
+    code_version="2",  # 2: closing-line value of the value picks
     # Re-score when new results are ingested (or a new champion is trained).
     automation_condition=(
         dg.AutomationCondition.any_deps_updated().since_last_handled() & ~dg.AutomationCondition.in_progress()
@@ -234,8 +235,9 @@ def _png_md(png: bytes, alt: str) -> dg.MetadataValue:
     ],
     description="Every served prediction (prediction_log: API, batch and job predictions) scored "
     "against the real result: RPS, log loss, Brier, accuracy and calibration per model version, "
-    "league and week next to the de-margined market on the same matches; feature and prediction "
-    "drift against the champion's training distribution.",
+    "league and week next to the de-margined market on the same matches; closing-line value of each "
+    "version's value picks per league; feature and prediction drift against the champion's training "
+    "distribution.",
 )
 def live_monitoring(
     context: dg.AssetExecutionContext,
@@ -263,6 +265,8 @@ def live_monitoring(
     scores = live.join_outcomes(log_df, results, market_baseline=config.market_baseline,
                                 one_per_match=config.one_prediction_per_match)
     scored = scores.scored
+    picks = clv.value_picks(scored, log_df, results)  # value picks and their closing-line value
+    clv_table = clv.clv_table(scored, picks)
 
     recent, feature_names = _recent_features(log_df, config.drift_window)
     served_all = sorted({(str(n), str(v)) for n, v in log_df[live.MODEL_KEYS].itertuples(index=False)})
@@ -304,7 +308,7 @@ def live_monitoring(
     window_label = f"last_{config.last_n_matches}"
     checks = {RPS_CHECK: rps_passed, DRIFT_CHECK: drift_passed}
     rows = report.gauge_rows(by_vl, rps_table, feature_table, prediction_drift, checks, scores.counts,
-                             window_label=window_label)
+                             window_label=window_label, clv_table=clv_table)
     prediction_log.replace_live_monitoring(wh.engine, rows, context.run_id)
     store = lake.get()
     paths = {
@@ -312,6 +316,8 @@ def live_monitoring(
                                    parquet_bytes(scored.drop(columns=["kickoff"], errors="ignore"))),
         "by_version_league_week": store.write_file("live_monitoring", LAKE_FOLDER,
                                                    "by_version_league_week.parquet", parquet_bytes(by_vlw)),
+        "value_picks": store.write_file("live_monitoring", LAKE_FOLDER, "value_picks.parquet",
+                                        parquet_bytes(picks)),
     }
 
     scored_versions = {(str(n), str(v)) for n, v in by_vl[live.MODEL_KEYS].itertuples(index=False)}
@@ -333,10 +339,12 @@ def live_monitoring(
         "prediction_drift": dg.MetadataValue.json(
             {f"{n} v{v}": d for (n, v), d in sorted(prediction_drift.items())}),
         "drift_notes": dg.MetadataValue.md("\n".join(f"* {n}" for n in drift_notes) or "_none_"),
+        "live_clv": dg.MetadataValue.md(report.markdown(clv_table)),
+        "live_clv_by_version": dg.MetadataValue.json(clv.summary_by_version(clv_table)),
         "gauges_written": len(rows),
         **{f"path_{k}": dg.MetadataValue.path(str(p)) for k, p in paths.items()},
     }
-    for league, md in report.league_tables(by_vl).items():
+    for league, md in report.league_tables(clv.with_clv(by_vl, clv_table)).items():
         metadata[f"league_{league}"] = dg.MetadataValue.md(md)
     if len(scored):
         metadata["live_rps_plot"] = _png_md(
@@ -347,26 +355,18 @@ def live_monitoring(
         rel = {f"{n} v{v}": live.reliability(part) for (n, v), part in scored.groupby(live.MODEL_KEYS)}
         metadata["reliability_plot"] = _png_md(reliability_plot_png(rel, "Live calibration"), "reliability")
 
-    worse = rps_table[rps_table["status"] == alerts.WORSE]
-    rps_desc = (f"{len(worse)} model version(s) worse than training by > {config.rps_margin}: "
-                + ", ".join(f"{r.model_name} v{r.model_version} {r.live_rps:.4f} vs {r.reference_rps:.4f}"
-                            for r in worse.itertuples())
-                if len(worse) else f"every judged version within {config.rps_margin} of its training RPS")
-    drift_desc = (f"{len(breaches)} drift breach(es) above PSI {config.psi_threshold}: "
-                  + ", ".join(f"{b['kind']} {b['name']} {b['psi']:.3f}" for b in breaches[:10])
-                  if breaches else f"no PSI above {config.psi_threshold}")
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[
             dg.AssetCheckResult(
                 check_name=RPS_CHECK, passed=rps_passed, severity=dg.AssetCheckSeverity.WARN,
-                description=rps_desc,
+                description=alerts.rps_description(rps_table, config.rps_margin),
                 metadata={"versions": dg.MetadataValue.md(report.markdown(rps_table)),
                           "window": config.last_n_matches, "margin": config.rps_margin},
             ),
             dg.AssetCheckResult(
                 check_name=DRIFT_CHECK, passed=drift_passed, severity=dg.AssetCheckSeverity.WARN,
-                description=drift_desc,
+                description=alerts.drift_description(breaches, config.psi_threshold),
                 metadata={"breaches": dg.MetadataValue.json(breaches), "threshold": config.psi_threshold,
                           "reference_seasons": dg.MetadataValue.json(ref_seasons)},
             ),

@@ -3,6 +3,9 @@
 * :mod:`~soccer_assets.monitoring.live` joins the prediction log with the results, scores every
   served prediction (the metrics of :mod:`soccer_assets.modeling.metrics`) next to the de-margined
   market on the same matches, and aggregates per model version, league and week.
+* :mod:`~soccer_assets.monitoring.clv` picks each scored prediction's value bet (largest positive
+  edge at the opening price known before kick-off) and scores it against the closing price of the
+  same book: closing-line value per model version and league.
 * :mod:`~soccer_assets.monitoring.drift` computes the population stability index and scipy's
   two-sample Kolmogorov–Smirnov test per feature, and prediction drift (predicted-outcome shares).
 * :mod:`~soccer_assets.monitoring.alerts` turns those figures into the pass/fail verdicts of the

@@ -74,3 +74,21 @@ def drift_verdict(
         if value > psi_threshold:
             breaches.append({"kind": "prediction", "name": f"{name} v{version}", "psi": value})
     return not breaches, breaches
+
+
+def rps_description(table: pd.DataFrame, margin: float) -> str:
+    """The RPS check's one-line verdict (the versions that failed, with their figures)."""
+    worse = table[table["status"] == WORSE]
+    if not len(worse):
+        return f"every judged version within {margin} of its training RPS"
+    return (f"{len(worse)} model version(s) worse than training by > {margin}: "
+            + ", ".join(f"{r.model_name} v{r.model_version} {r.live_rps:.4f} vs {r.reference_rps:.4f}"
+                        for r in worse.itertuples()))
+
+
+def drift_description(breaches: list[dict[str, object]], psi_threshold: float) -> str:
+    """The drift check's one-line verdict (the first ten breaches)."""
+    if not breaches:
+        return f"no PSI above {psi_threshold}"
+    return (f"{len(breaches)} drift breach(es) above PSI {psi_threshold}: "
+            + ", ".join(f"{b['kind']} {b['name']} {b['psi']:.3f}" for b in breaches[:10]))

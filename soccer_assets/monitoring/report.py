@@ -17,7 +17,7 @@ import pandas as pd
 from soccer_assets.modeling.metrics import OUTCOME_LABELS
 
 TABLE_COLUMNS = ["model_name", "model_version", "n", "rps", "log_loss", "brier", "accuracy", "ece",
-                 "market_n", "market_rps", "rps_vs_market"]
+                 "market_n", "market_rps", "rps_vs_market", "clv_bets", "clv_mean", "clv_beat_rate"]
 
 
 def markdown(df: pd.DataFrame, digits: int = 4) -> str:
@@ -95,8 +95,13 @@ def gauge_rows(
     counts: Mapping[str, int],
     *,
     window_label: str,
+    clv_table: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """Flat ``{"metric", "labels", "value"}`` rows of every live figure (non-finite ones left out)."""
+    """Flat ``{"metric", "labels", "value"}`` rows of every live figure (non-finite ones left out).
+
+    ``clv_table``: ``monitoring.clv.clv_table`` rows, exported as ``clv_bets``, ``clv_mean`` and
+    ``clv_beat_rate`` with labels ``model``, ``version``, ``league`` (``ALL`` too) and ``pick``.
+    """
     rows: list[dict[str, Any] | None] = []
     for r in by_version_league.to_dict("records"):
         labels = {"model": r["model_name"], "version": r["model_version"], "league": r["league"],
@@ -128,6 +133,10 @@ def gauge_rows(
             for o in OUTCOME_LABELS:
                 rows.append(_row("prediction_share", {**base, "outcome": o, "population": population},
                                  shares[o]))  # type: ignore[index]
+    for r in (clv_table.to_dict("records") if clv_table is not None else []):
+        labels = {"model": r["model_name"], "version": r["model_version"], "league": r["league"],
+                  "pick": r["pick"]}
+        rows += [_row(m, labels, r[m]) for m in ("clv_bets", "clv_mean", "clv_beat_rate")]
     for check, passed in checks.items():
         rows.append(_row("check_passed", {"check": check}, 1.0 if passed else 0.0))
     for what, n in counts.items():

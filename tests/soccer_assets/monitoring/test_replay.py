@@ -43,6 +43,7 @@ import xgboost as xgb
 from mlflow import MlflowClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from soccer_assets.core.schema import odds_triplet
 from soccer_assets.defs import monitoring
 from soccer_assets.defs.resources import LakeResource, MlflowResource, WarehouseResource
 from soccer_assets.features.build import select_open_odds
@@ -273,6 +274,42 @@ def test_live_rps_equals_the_offline_computation(replay: Replay, e0_matches: pd.
     assert meta["live_rps_plot"].value.startswith("![live RPS](data:image/png;base64,")
 
 
+def offline_clv(answers: dict[str, tuple[str, np.ndarray]], season: pd.DataFrame) -> dict[str, list[float]]:
+    """CLV of each version's value picks, match by match: the price the API was sent (else the best,
+    else the average opening price), the largest positive edge, the same book's close (Pinnacle's,
+    else the average, for a sent price)."""
+    sent = dict(zip(season["match_id"], select_open_odds(season), strict=True))
+    by_id = season.set_index("match_id")
+    out: dict[str, list[float]] = {}
+    for match_id, (version, p) in answers.items():
+        m = by_id.loc[match_id]
+        candidates = [(sent[match_id], ("ps", "avg")),
+                      *((m[odds_triplet(b, "open")].to_numpy(float), (b,)) for b in ("max", "avg"))]
+        priced = [(o, c) for o, c in candidates if np.all(np.isfinite(o) & (o > 1))]
+        if not priced:
+            continue
+        price, closes = priced[0]
+        edges = p * price - 1
+        k = int(np.argmax(edges))
+        close = [m[odds_triplet(b, "close")[k]] for b in closes if m[odds_triplet(b, "close")[k]] > 1]
+        if edges[k] > 0 and close:
+            out.setdefault(version, []).append(float(np.log(price[k] / close[0])))
+    return out
+
+
+def test_live_clv_equals_the_offline_computation(replay: Replay, e0_matches: pd.DataFrame) -> None:
+    season = e0_matches[e0_matches["season"] == SEASON]
+    expected = offline_clv(replay.final["answers"], season)
+    g = {(x["metric"], x["labels"]["version"]): x["value"] for x in replay.final["gauges"]
+         if x["labels"].get("pick") == "value" and x["labels"].get("league") == "ALL"}
+    assert expected.keys() == {"1", "2"}
+    for version, clvs in expected.items():
+        assert g[("clv_bets", version)] == len(clvs) >= 20
+        assert g[("clv_mean", version)] == pytest.approx(np.mean(clvs), abs=1e-12)
+        assert g[("clv_beat_rate", version)] == pytest.approx(np.mean(np.array(clvs) > 0), abs=1e-12)
+    assert "clv_mean" in replay.final["meta"]["league_E0"].value
+
+
 def test_healthy_model_passes_and_the_sensor_requests_nothing(replay: Replay) -> None:
     snap = replay.healthy
     rps_check = snap["checks"][monitoring.RPS_CHECK]
@@ -350,7 +387,8 @@ def test_dashboard_and_alerts_use_the_exported_live_series(replay: Replay) -> No
     used = used_names(exprs)
     assert {"soccer_live_rps", "soccer_live_reference_rps", "soccer_live_market_rps",
             "soccer_live_check_passed", "soccer_live_feature_psi", "soccer_live_prediction_share",
-            "soccer_live_logged_predictions", "soccer_live_computed_timestamp_seconds"} <= set(used)
+            "soccer_live_logged_predictions", "soccer_live_computed_timestamp_seconds",
+            "soccer_live_clv_mean", "soccer_live_clv_bets", "soccer_live_clv_beat_rate"} <= set(used)
     missing = {n: w for n, w in used.items() if n not in scraped}
     assert not missing, f"not exported after live_monitoring ran: {missing}"
     assert not bad_label_matchers(exprs, scraped)
