@@ -48,7 +48,8 @@ print(json.dumps({"times": times, "probs": out}))
 
 
 def load(root: Path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    frames = [parse_season_csv((root / "mmz4281" / season_to_code(s) / f"{lg}.csv").read_bytes(), lg, s).matches
+    frames = [parse_season_csv((root / "mmz4281" / season_to_code(s) / f"{lg}.csv").read_bytes(), lg,
+                               s).matches
               for lg in ("E0", "E1") for s in SEASONS]
     df = pd.concat(frames, ignore_index=True).dropna(subset=["fthg", "ftag"])
     e0 = parse_season_csv((root / "mmz4281" / "2324" / "E0.csv").read_bytes(), "E0", "2023-24").matches
