@@ -17,7 +17,7 @@ from soccer_assets.core.seasons import (
 )
 from soccer_assets.defs import ingestion
 from soccer_assets.defs.ingestion import BULK, run_partitions
-from soccer_assets.defs.partitions import PARTITIONS
+from soccer_assets.defs.partitions import PARTITIONS, SEASON_KEYS, earlier_seasons_mapping
 from soccer_assets.defs.resources import LakeResource, WarehouseResource
 from soccer_assets.features.build import ALL_FEATURES, RATING_FEATURES, build_match_features
 from soccer_assets.features.params import FeatureParams
@@ -25,15 +25,15 @@ from soccer_assets.features.state import build_team_states
 from soccer_assets.storage.lake import Lake
 
 # A league-season's features depend on that league's matches of the same and every earlier season
-# (ratings carry over). Dagster has no "earlier seasons" mapping for static partitions, so the
-# lineage says "all seasons of the league" and the asset reads only those up to its own.
+# (ratings carry over), and on nothing later: the season dimension maps each season to itself and
+# every later one (a StaticPartitionMapping goes from upstream to downstream keys).
 with warnings.catch_warnings():
-    # Beta in 1.13, and the only way to express "same league, all seasons".
+    # Beta in 1.13, and the way to map one dimension of a multi-partitioned asset.
     warnings.simplefilter("ignore", dg.BetaWarning)
-    SAME_LEAGUE_ALL_SEASONS = dg.MultiPartitionMapping(
+    SAME_LEAGUE_EARLIER_SEASONS = dg.MultiPartitionMapping(
         {
             LEAGUE_DIM: dg.DimensionPartitionMapping(LEAGUE_DIM, dg.IdentityPartitionMapping()),
-            SEASON_DIM: dg.DimensionPartitionMapping(SEASON_DIM, dg.AllPartitionMapping()),
+            SEASON_DIM: dg.DimensionPartitionMapping(SEASON_DIM, earlier_seasons_mapping(SEASON_KEYS)),
         }
     )
 
@@ -102,7 +102,7 @@ def _feature_summary(df: pd.DataFrame) -> str:
     code_version="1",
     io_manager_key="lake_io",
     backfill_policy=BULK,
-    ins={"matches": dg.AssetIn(partition_mapping=SAME_LEAGUE_ALL_SEASONS)},
+    ins={"matches": dg.AssetIn(partition_mapping=SAME_LEAGUE_EARLIER_SEASONS)},
     description="Pre-match features (Elo, pi-ratings, form, rest, market) for every match of a "
     "league-season, computed from that league's earlier matches only.",
 )

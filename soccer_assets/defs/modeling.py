@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import subprocess
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -34,6 +35,18 @@ from soccer_assets.storage.lake import Lake, parquet_bytes
 ALL_UPSTREAM = [
     dg.AssetDep(features.match_features, partition_mapping=dg.AllPartitionMapping()),
     dg.AssetDep(ingestion.matches, partition_mapping=dg.AllPartitionMapping()),
+]
+# An evaluated season S reads every league's features and matches of S and the seasons before it.
+# Dagster cannot map a multi-partitioned upstream onto "this and earlier" of a single dimension
+# (ADR 0012), so the lineage names S's partitions of every league: they are downstream of every
+# earlier season (match_features S depends on matches up to S), so a change to any season up to S
+# still marks S stale, and a later season never does.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    SAME_SEASON = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=SEASON_DIM)
+SEASON_UPSTREAM = [
+    dg.AssetDep(features.match_features, partition_mapping=SAME_SEASON),
+    dg.AssetDep(ingestion.matches, partition_mapping=SAME_SEASON),
 ]
 METRICS = ["n", "rps", "log_loss", "brier", "accuracy", "ece"]
 
@@ -104,7 +117,7 @@ def _season_of(context: dg.AssetExecutionContext) -> str:
 @dg.asset(
     partitions_def=SEASONS,
     group_name="modeling",
-    deps=ALL_UPSTREAM,
+    deps=SEASON_UPSTREAM,
     kinds={"parquet"},
     code_version="1",
     description="Walk-forward split for an evaluated season S: training = matches before S, "
@@ -138,7 +151,7 @@ def temporal_split(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.
 @dg.asset(
     partitions_def=SEASONS,
     group_name="modeling",
-    deps=[temporal_split, *ALL_UPSTREAM],
+    deps=[temporal_split, *SEASON_UPSTREAM],
     kinds={"xgboost", "mlflow"},
     code_version="1",
     description="XGBoost 1X2 and goal models (`ratings` and `market` variants) trained on the "

@@ -11,7 +11,7 @@ import dagster as dg
 
 import soccer_assets.defs as defs_package
 from soccer_assets.config import SoccerConfig, load_config
-from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM
+from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM, season_start_year
 
 
 def loading_config() -> SoccerConfig:
@@ -36,6 +36,15 @@ def season_partitions() -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition(loading_config().season_list())
 
 
+def earlier_seasons_mapping(seasons: list[str]) -> dg.StaticPartitionMapping:
+    """Season → itself and every later season: a downstream season depends on its own and every
+    earlier upstream season, never on a later one."""
+    return dg.StaticPartitionMapping({
+        s: [t for t in seasons if season_start_year(t) >= season_start_year(s)] for s in seasons
+    })
+
+
 # Built once per import of the defs modules; every asset and job shares these objects.
 PARTITIONS = league_season_partitions()
 SEASONS = season_partitions()
+SEASON_KEYS = SEASONS.get_partition_keys()
