@@ -90,3 +90,25 @@ def test_cli_over_http_skips_unpublished_seasons(unseen_dir: Path):
     assert report["source"]["seasons"] == ["2020-21", "2021-22", "2022-23"]
     assert report["source"]["skipped"] == [{"league": "E0", "season": "2019-20", "reason": "404"}]
     assert report["overall"]["model"]["n"] == 380
+
+
+def test_cli_markets_report_has_the_documented_keys_and_a_readable_summary(unseen_dir: Path, capsys):
+    args = ["--source", str(unseen_dir), "--test-season", "2022-23", "--leagues", "E0", "--markets"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    markets, betting = report["markets"], report["betting"]
+    for market in ("totals_2.5", "asian_handicap"):
+        assert set(markets[market]) >= {"model", "market_open", "market_close", "dixon_coles"}
+        for who in ("model", "market_open", "market_close"):
+            assert set(markets[market][who]) >= {"n", "log_loss", "brier"}
+    assert set(markets["btts"]["model"]) >= {"n", "log_loss", "brier"}
+    assert set(markets["correct_score"]["model"]) >= {"n", "log_loss"}
+    assert markets["grid_1x2_max_abs_diff"] <= 0.002
+    assert set(betting) == {"1x2", "totals_2.5", "asian_handicap"}
+    for entry in betting.values():
+        assert set(entry) >= {"n_bets", "staked", "profit", "roi", "roi_ci95", "clv_mean", "clv_beat_rate",
+                              "max_drawdown"}
+    assert report["runtime_seconds"]["dixon_coles"] > 0
+    assert main([*args, "--no-dixon-coles"]) == 0
+    text = capsys.readouterr().out
+    assert "totals_2.5" in text and "bets (flat)" in text and "dixon_coles" not in text
