@@ -64,6 +64,7 @@ def worker(argv: Sequence[str] | None = None) -> int:
     from soccer_assets.storage.warehouse import Warehouse
     from soccer_serving.jobs import JobRunner, declare_job_actor, make_actor_fn, make_broker
     from soccer_serving.jobs.store import create_serving_schema
+    from soccer_serving.registry import preload_mlflow
 
     warehouse = Warehouse(settings.warehouse_url, create_schema=False)
     create_serving_schema(warehouse.engine)
@@ -84,6 +85,8 @@ def worker(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
 
+    # Ready before taking work: the heavy imports happen here, not in racing worker threads.
+    preload_mlflow()
     threading.Thread(target=runner.registry.warm, name="mlflow-warm-up", daemon=True).start()
     w = Worker(broker, worker_threads=args.threads, worker_timeout=500)
     w.start()

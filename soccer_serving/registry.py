@@ -163,11 +163,12 @@ class RegistryClient:
             return self._client
 
     def warm(self) -> None:
-        """Import MLflow ahead of the first job/poll (it takes seconds); never raises."""
-        try:
-            import mlflow.artifacts
-            import mlflow.xgboost  # noqa: F401
+        """Create the MLflow client ahead of the first job/poll; never raises.
 
+        Call :func:`preload_mlflow` in the main thread first: this may run beside worker threads.
+        """
+        try:
+            preload_mlflow()
             self.client()
         except Exception as exc:  # pragma: no cover - best effort
             logger.warning("MLflow warm-up failed: %s", short_error(exc))
@@ -250,6 +251,21 @@ class RegistryClient:
             trained=trained,
             feature_params_note=note,
         )
+
+
+def preload_mlflow() -> None:
+    """Import every MLflow module serving uses, once, in the calling thread.
+
+    Why: MLflow's first import builds protobuf descriptors; two threads doing it at once (a worker
+    started with a backlog: both threads take a job at the same moment) leave one with a broken,
+    half-initialised ``mlflow`` module and every later job of that process fails. Called in the main
+    thread before the worker takes work and before the API serves.
+    """
+    import mlflow
+    import mlflow.artifacts
+    import mlflow.exceptions
+    import mlflow.models
+    import mlflow.xgboost  # noqa: F401
 
 
 def _load_outcome_pyfunc(local: Path, meta: Any) -> Any:

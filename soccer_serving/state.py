@@ -33,7 +33,7 @@ from soccer_serving.predictor import (
     Predictor,
     TeamStateStore,
 )
-from soccer_serving.registry import feature_params_hash, short_error
+from soccer_serving.registry import feature_params_hash, preload_mlflow, short_error
 from soccer_serving.schemas import JobRequest
 from soccer_serving.settings import ServingSettings
 
@@ -83,6 +83,8 @@ class ServingState:
 
     async def start(self) -> None:
         await run_in_threadpool(self.ensure_schema)
+        # One thread imports MLflow before any request or poll can (see registry.preload_mlflow).
+        await run_in_threadpool(preload_mlflow)
         self.log_writer = PredictionLogWriter(self.engine, self.settings.prediction_log_mode)
         self.log_writer.start()
         self._poller = asyncio.create_task(self._poll_registry())

@@ -105,3 +105,19 @@ def test_poison_job_fails_after_bounded_retries_without_blocking_others(stack: S
     assert f"attempt {MAX_RETRIES + 1} of {MAX_RETRIES + 1}" in poison["error"]
     assert "job items are invalid" in poison["error"]
     assert poison["results"] == [] and poison["progress"]["done"] == 0
+
+
+@pytest.mark.slow
+def test_a_worker_started_with_a_backlog_processes_it(stack: Stack) -> None:
+    # Both threads of a fresh worker take a job at once: before the main thread imported MLflow,
+    # they raced on its first import and every job failed with a half-initialised module.
+    for w in stack.workers:
+        w.stop()
+    ids = [stack.submit({"matches": stack.matches[i:i + 3]}) for i in range(0, 12, 3)]
+    time.sleep(0.5)
+    assert {stack.job(j, limit=1)["status"] for j in ids} == {"queued"}
+    stack.start_worker()
+    for job_id in ids:
+        job = stack.wait_job(job_id, timeout=120)
+        assert job["status"] == "succeeded", job.get("error")
+        assert job["attempts"] == 1 and job["progress"]["item_errors"] == 0
