@@ -59,8 +59,8 @@ class ModelConfig(dg.Config):
     # champion_model: the quality gate pools the out-of-sample forecasts of this many of the
     # latest completed seasons (each predicted by the recipe trained on the seasons before it).
     gate_seasons: int = 3
-    # trained_model: also score the weekly-refitted Dixon-Coles baseline on the markets (about
-    # half a minute per evaluated season on six leagues).
+    # trained_model: also score the weekly-refitted Dixon-Coles baseline on the markets (about a
+    # second per evaluated season on six leagues).
     dixon_coles_baseline: bool = True
 
 
