@@ -16,12 +16,14 @@ from soccer_serving.settings import ServingSettings
 from soccer_serving.state import ServingState
 
 
-def get_settings(request: Request) -> ServingSettings:
+# ``async def`` although nothing here awaits: FastAPI runs a plain ``def`` dependency in the
+# threadpool, a thread hop per dependency per request for a dictionary lookup.
+async def get_settings(request: Request) -> ServingSettings:
     """The settings the app was built with."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
     """The app's :class:`ServingState` (models, predictor, warehouse, broker, metrics)."""
     return request.app.state.serving  # type: ignore[no-any-return]
 
@@ -30,7 +32,7 @@ SettingsDep = Annotated[ServingSettings, Depends(get_settings)]
 StateDep = Annotated[ServingState, Depends(get_state)]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep, api_key: Annotated[str | None, Security(api_key_scheme)] = None
 ) -> None:
     """401 unless ``X-API-Key`` is one of ``SOCCER_API_KEYS``; open when no key is configured.

@@ -67,10 +67,27 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+        # Labelled children by label values: ``labels()`` validates the values and takes the
+        # metric's lock on every call; a child, once made, is thread-safe on its own.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         s = str(status)
-        self.requests.labels(method, route, s).inc()
-        self.latency.labels(method, route, s).observe(seconds)
+        self._child(self.requests, method, route, s).inc()
+        self._child(self.latency, method, route, s).observe(seconds)
+
+    def count_prediction(self, variant: str, version: str, outcome: str, source: str) -> None:
+        self._child(self.predictions, variant, version, outcome, source).inc()
+
+    def count_error(self, code: str) -> None:
+        self._child(self.prediction_errors, code).inc()
 
 
 class ServingCollector(Collector):

@@ -37,8 +37,14 @@ class ServingMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        rid = headers.get("x-request-id", "")
+        rid = ""
+        declared: str | None = None
+        for k, v in scope.get("headers", ()):  # only the two headers this reads: no dict per request
+            name = k.lower()
+            if name == b"x-request-id":
+                rid = v.decode("latin-1")
+            elif name == b"content-length":
+                declared = v.decode("latin-1")
         if not _REQUEST_ID.match(rid):
             rid = uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
@@ -55,7 +61,7 @@ class ServingMiddleware:
 
         try:
             if method in _BODY_METHODS:
-                refused = await self._read_body(scope, receive, headers)
+                refused = await self._read_body(receive, declared)
                 if isinstance(refused, tuple):
                     code, msg = refused
                     await self._reply(send_wrapper, code, msg, rid)
@@ -78,11 +84,8 @@ class ServingMiddleware:
             path = getattr(route, "path", None) or "unmatched"
             self.metrics.observe_request(method, path, status[0], time.perf_counter() - start)
 
-    async def _read_body(
-        self, scope: Scope, receive: Receive, headers: dict[str, str]
-    ) -> bytes | tuple[int, str]:
+    async def _read_body(self, receive: Receive, declared: str | None) -> bytes | tuple[int, str]:
         limit = self.max_body_bytes
-        declared = headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 return (400, "invalid Content-Length")

@@ -13,26 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
 
 from soccer_assets.core.seasons import season_of_date
 from soccer_assets.core.teams import UnknownTeamError, resolve_team
 from soccer_assets.features.state import (
     FEATURE_COLUMNS,
-    TeamKey,
     TeamState,
     match_feature_vector,
     resolve_team_state,
 )
-from soccer_assets.storage import prediction_log as plog
-from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving import markets as mk
 from soccer_serving.registry import (
     OUTCOMES,
@@ -41,6 +35,7 @@ from soccer_serving.registry import (
     serving_feature_params,
 )
 from soccer_serving.schemas import MatchRequest
+from soccer_serving.team_states import MEMO_LIMIT, LeagueStates, NoTeamState, TeamStateStore
 
 
 class PredictionError(Exception):
@@ -172,88 +167,6 @@ class Prediction:
 
 
 @dataclass(frozen=True)
-class LeagueStates:
-    """One league's ``team_state`` rows, decoded."""
-
-    league: str
-    states: dict[TeamKey, TeamState]
-    teams: tuple[str, ...]
-    as_of: dt.date
-    updated_at: dt.datetime
-    feature_params_hashes: frozenset[str]
-    version: tuple[Any, ...]
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _as_utc(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value
-
-
-class TeamStateStore:
-    """Per-league cache of decoded team states, re-read when the league's rows change."""
-
-    def __init__(self, warehouse: Warehouse, ttl_seconds: float = 5.0, known_ttl_seconds: float = 60.0):
-        self.warehouse = warehouse
-        self.ttl = ttl_seconds
-        self.known_ttl = known_ttl_seconds
-        self._cache: dict[str, tuple[float, LeagueStates]] = {}
-        self._known: tuple[float, frozenset[str]] | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        return self.warehouse.engine
-
-    def league(self, league: str) -> LeagueStates:
-        now = time.monotonic()
-        cached = self._cache.get(league)
-        if cached is not None and now - cached[0] < self.ttl:
-            return cached[1]
-        version = plog.team_state_version(self.engine, league)
-        if cached is not None and cached[1].version == version:
-            self._cache[league] = (now, cached[1])
-            return cached[1]
-        if not version[0]:
-            self._cache.pop(league, None)
-            leagues = sorted(r["league"] for r in plog.team_state_summary(self.engine))
-            raise UnknownLeague(
-                f"no team state for league {league!r}; known leagues: {', '.join(leagues) or 'none'}",
-                suggestions=leagues,
-            )
-        rows = self.warehouse.read_team_state(league)
-        states = {(league, r["team"]): TeamState.from_record(r["state"]) for r in rows}
-        loaded = LeagueStates(
-            league=league,
-            states=states,
-            teams=tuple(sorted(r["team"] for r in rows)),
-            as_of=max(_as_date(r["as_of"]) for r in rows),
-            updated_at=max(_as_utc(r["updated_at"]) for r in rows),
-            feature_params_hashes=frozenset(r["feature_params_hash"] for r in rows),
-            version=version,
-        )
-        with self._lock:
-            self._cache[league] = (now, loaded)
-        return loaded
-
-    def known_teams(self) -> frozenset[str]:
-        now = time.monotonic()
-        if self._known is None or now - self._known[0] >= self.known_ttl:
-            self._known = (now, frozenset(plog.known_teams(self.engine)))
-        return self._known[1]
-
-
-@dataclass(frozen=True)
 class _Prepared:
     query: MatchQuery
     league: LeagueStates
@@ -275,13 +188,22 @@ class Predictor:
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
 
     # -- teams ---------------------------------------------------------------------------
-    def resolve(self, name: str, league: LeagueStates) -> str:
+    def resolve(self, name: str, league: LeagueStates, *, io: bool = True) -> str:
         """Canonical name of a team of ``league``; a team known elsewhere enters as a newcomer."""
+        found = league.names.get(name)
+        if found is not None:
+            return found
+        found = self._resolve(name, league, io)
+        if len(league.names) < MEMO_LIMIT:  # names are user input: bound the memo
+            league.names[name] = found
+        return found
+
+    def _resolve(self, name: str, league: LeagueStates, io: bool) -> str:
         try:
             return resolve_team(name, league.teams)
         except UnknownTeamError as in_league:
             try:
-                return resolve_team(name, self.store.known_teams(), n=1)
+                return resolve_team(name, self.store.known_teams(io=io), n=1)
             except UnknownTeamError:
                 suggestions = in_league.suggestions
                 raise UnknownTeam(
@@ -291,15 +213,18 @@ class Predictor:
                 ) from None
 
     # -- features ------------------------------------------------------------------------
-    def _prepare(self, q: MatchQuery, models: Mapping[str, LoadedModel]) -> _Prepared:
-        league = self.store.league(q.league)
+    def _prepare(self, q: MatchQuery, models: Mapping[str, LoadedModel], io: bool = True) -> _Prepared:
+        try:
+            league = self.store.league(q.league, io=io)
+        except NoTeamState as exc:
+            raise UnknownLeague(str(exc), suggestions=exc.known) from None
         if self.params_hash not in league.feature_params_hashes:
             raise FeatureStoreMismatch(
                 f"team_state of {q.league} was built with other feature parameters "
                 f"({sorted(league.feature_params_hashes)[0][:12]}…, serving {self.params_hash[:12]}…)"
             )
-        home = self.resolve(q.home_team, league)
-        away = self.resolve(q.away_team, league)
+        home = self.resolve(q.home_team, league, io=io)
+        away = self.resolve(q.away_team, league, io=io)
         if home == away:
             raise InvalidMatch(f"home and away are the same team ({home})")
         kickoff = q.kickoff or self._today()
@@ -310,14 +235,23 @@ class Predictor:
             )
         season = q.season or season_of_date(kickoff)
         try:
-            h = resolve_team_state(league.states, q.league, home, season, self.params)
-            a = resolve_team_state(league.states, q.league, away, season, self.params)
+            h = self._team_state(league, home, season)
+            a = self._team_state(league, away, season)
         except ValueError as exc:
             raise InvalidMatch(f"season {season}: {exc}") from None
         variant = self._variant(q, models)
         feats = match_feature_vector(h, a, kickoff=kickoff, open_odds=q.odds, open_totals=q.totals_odds,
                                      params=self.params)
         return _Prepared(q, league, season, kickoff, home, away, feats, variant)
+
+    def _team_state(self, league: LeagueStates, team: str, season: str) -> TeamState:
+        key = (team, season)
+        st = league.resolved.get(key)
+        if st is None:
+            st = resolve_team_state(league.states, league.league, team, season, self.params)
+            if len(league.resolved) < MEMO_LIMIT:  # seasons are user input too
+                league.resolved[key] = st
+        return st
 
     @staticmethod
     def _variant(q: MatchQuery, models: Mapping[str, LoadedModel]) -> str:
@@ -331,14 +265,18 @@ class Predictor:
 
     # -- predictions ---------------------------------------------------------------------
     def predict(
-        self, queries: Sequence[MatchQuery], models: Mapping[str, LoadedModel]
+        self, queries: Sequence[MatchQuery], models: Mapping[str, LoadedModel], *, io: bool = True
     ) -> list[Prediction | PredictionError]:
-        """One result per query, in order: a ``Prediction`` or the ``PredictionError`` it raised."""
+        """One result per query, in order: a ``Prediction`` or the ``PredictionError`` it raised.
+
+        ``io=False``: from memory only; raises ``NeedsIO`` (before any work is kept) when a
+        league's states or the known-team list would have to be read from the warehouse.
+        """
         out: list[Prediction | PredictionError | None] = [None] * len(queries)
         groups: dict[str, list[tuple[int, _Prepared]]] = {}
         for i, q in enumerate(queries):
             try:
-                p = self._prepare(q, models)
+                p = self._prepare(q, models, io)
             except PredictionError as exc:
                 out[i] = exc
                 continue

@@ -31,7 +31,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,27 +100,27 @@ class LoadedModel:
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """(n, 3) probabilities of H, D, A for a feature frame."""
         if self.trained is not None:
-            return self._predict_trained(X)
+            from soccer_assets.modeling.train import predict_proba
+
+            return np.asarray(predict_proba(self.trained, X), dtype=np.float64).reshape(-1, len(OUTCOMES))
         return self.predict_array(X[list(self.features)].to_numpy(dtype=np.float64))
 
-    def predict_rows(self, rows: list[Mapping[str, float]]) -> np.ndarray:
-        """Same as ``predict`` for feature dicts, without building a DataFrame (hot path)."""
-        if self.trained is not None:
-            return self._predict_trained(pd.DataFrame(list(rows)))
-        arr = np.array([[r[c] for c in self.features] for r in rows], dtype=np.float64)
-        return self.predict_array(arr.reshape(len(rows), len(self.features)))
+    def predict_rows(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Same as ``predict`` for feature dicts: rows assembled in numpy, no DataFrame, no DMatrix."""
+        if self.trained is None:
+            return self.predict_array(_matrix(rows, self.features))
+        from soccer_assets.modeling.train import predict_proba_matrix
 
-    def predict_array(self, arr: np.ndarray) -> np.ndarray:
-        # float64 -> float32 inside XGBoost exactly as for a DataFrame, so results are identical.
-        names = list(self.features) if self.booster.feature_names else None
-        dm = xgb.DMatrix(arr, feature_names=names, missing=np.nan, nthread=1)
-        proba = self.booster.predict(dm)
+        base = self.trained.base_margin_columns
+        base_p = _matrix(rows, base) if base is not None else None
+        proba = predict_proba_matrix(self.trained, _matrix(rows, self.features), base_p)
         return np.asarray(proba, dtype=np.float64).reshape(-1, len(OUTCOMES))
 
-    def _predict_trained(self, X: pd.DataFrame) -> np.ndarray:
-        from soccer_assets.modeling.train import predict_proba
-
-        return np.asarray(predict_proba(self.trained, X), dtype=np.float64).reshape(-1, len(OUTCOMES))
+    def predict_array(self, arr: np.ndarray) -> np.ndarray:
+        # float32 is what XGBoost holds a float64 DMatrix as, so results equal ``booster.predict``.
+        x = np.ascontiguousarray(arr, dtype=np.float32).reshape(-1, len(self.features))
+        proba = self.booster.inplace_predict(x, missing=np.nan)
+        return np.asarray(proba, dtype=np.float64).reshape(-1, len(OUTCOMES))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -134,6 +134,12 @@ class LoadedModel:
             "loaded_at": self.loaded_at.isoformat(),
             "feature_params": self.feature_params_note or "match the serving parameters",
         }
+
+
+def _matrix(rows: Sequence[Mapping[str, float]], columns: Sequence[str]) -> np.ndarray:
+    n, k = len(rows), len(columns)
+    flat = np.fromiter((r[c] for r in rows for c in columns), dtype=np.float64, count=n * k)
+    return flat.reshape(n, k)
 
 
 def _configure_mlflow_env(settings: ServingSettings) -> None:

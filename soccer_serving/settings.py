@@ -83,9 +83,12 @@ class ServingSettings(BaseSettings):
     # When keys are configured, also require one for the predict routes (jobs/admin always).
     protect_predict: bool = False
     batch_max_items: int = Field(default=100, gt=0)
-    # "sync": a prediction is logged before it is answered; "background": batched by a thread
-    # (lower latency; rows still queued are lost if the process is killed).
+    # Both modes write in group commits from one thread (soccer_serving.logwriter). "sync": a
+    # prediction is answered after the commit that logs it (a served prediction is logged, even if
+    # the process is killed). "background": answered at once; a kill loses the rows answered but
+    # not yet committed, at most prediction_log_max_queue (SIGTERM writes them all).
     prediction_log_mode: Literal["sync", "background"] = "sync"
+    prediction_log_max_queue: int = Field(default=10_000, gt=0)
     max_body_bytes: int = Field(default=1_048_576, gt=0)
 
     @model_validator(mode="after")

@@ -24,6 +24,7 @@ from soccer_serving.jobs import store as jobs_store
 from soccer_serving.jobs.broker import BROKER_ERRORS, api_actor, make_broker
 from soccer_serving.logwriter import PredictionLogWriter
 from soccer_serving.manager import ModelManager
+from soccer_serving.markets import needs_grid
 from soccer_serving.metrics import ApiMetrics, ServingCollector
 from soccer_serving.predictor import (
     MatchQuery,
@@ -31,14 +32,17 @@ from soccer_serving.predictor import (
     Prediction,
     PredictionError,
     Predictor,
-    TeamStateStore,
 )
 from soccer_serving.registry import feature_params_hash, preload_mlflow, short_error
 from soccer_serving.schemas import JobRequest
 from soccer_serving.settings import ServingSettings
+from soccer_serving.team_states import NeedsIO, TeamStateStore
 
 # The API's logger keeps the name it had when the API was one module, so log queries keep matching.
 logger = logging.getLogger("soccer_serving.app")
+
+# Requests with at most this many matches are computed on the event loop when nothing needs IO.
+INLINE_MAX_QUERIES = 4
 
 
 class ServingState:
@@ -85,7 +89,8 @@ class ServingState:
         await run_in_threadpool(self.ensure_schema)
         # One thread imports MLflow before any request or poll can (see registry.preload_mlflow).
         await run_in_threadpool(preload_mlflow)
-        self.log_writer = PredictionLogWriter(self.engine, self.settings.prediction_log_mode)
+        self.log_writer = PredictionLogWriter(self.engine, self.settings.prediction_log_mode,
+                                              max_queue=self.settings.prediction_log_max_queue)
         self.log_writer.start()
         self._poller = asyncio.create_task(self._poll_registry())
         timeout = self.settings.startup_load_timeout_seconds
@@ -115,31 +120,70 @@ class ServingState:
             await asyncio.sleep(self.settings.registry_poll_seconds)
 
     # -- predictions -----------------------------------------------------------------------
-    def predict_and_log(self, queries: list[MatchQuery], source: str, request_id: str
-                        ) -> list[Prediction | PredictionError]:
-        """Blocking: features, booster and the log insert (run in the threadpool)."""
-        if not self.schema_ready and not self.ensure_schema():
+    async def predict_async(self, queries: list[MatchQuery], source: str, request_id: str
+                            ) -> list[Prediction | PredictionError]:
+        """The routes' path: features and booster, then the log write the answer waits for.
+
+        A small request whose leagues are in memory is computed on the event loop (well under a
+        millisecond: no thread hop, no lock); anything that would read the warehouse, price score
+        grids or predict many matches runs in the threadpool. The log write is a group commit
+        awaited without holding a thread (:mod:`soccer_serving.logwriter`).
+        """
+        if not self.schema_ready and not await run_in_threadpool(self.ensure_schema):
             raise warehouse_unavailable()
         models = self.models.models  # one atomic snapshot for the whole request
-        results = self.predictor.predict(queries, models)
-        if not models:  # say why (unknown teams etc. are still reported as such)
-            reason = NoModel(self._no_model_reason())
-            results = [reason if isinstance(r, NoModel) else r for r in results]
-        rows = [
-            {**r.log_row(), "source": source, "request_id": request_id}
-            for r in results
-            if isinstance(r, Prediction)
-        ]
+        results: list[Prediction | PredictionError] | None = None
+        if len(queries) <= INLINE_MAX_QUERIES and not any(needs_grid(q.markets) for q in queries):
+            try:
+                results = self.predictor.predict(queries, models, io=False)
+            except NeedsIO:
+                results = None
+        if results is None:
+            results = await run_in_threadpool(self.predictor.predict, queries, models)
+        results = self._explain_no_model(results, models)
+        rows = self._log_rows(results, source, request_id)
+        if self.log_writer is not None:
+            await self.log_writer.write_async(rows)
+        elif rows:
+            await run_in_threadpool(plog.log_predictions, self.engine, rows)
+        self._count(results, source)
+        return results
+
+    def predict_and_log(self, queries: list[MatchQuery], source: str, request_id: str
+                        ) -> list[Prediction | PredictionError]:
+        """Blocking version of :meth:`predict_async` (for code that runs in a thread)."""
+        if not self.schema_ready and not self.ensure_schema():
+            raise warehouse_unavailable()
+        models = self.models.models
+        results = self._explain_no_model(self.predictor.predict(queries, models), models)
+        rows = self._log_rows(results, source, request_id)
         if self.log_writer is not None:
             self.log_writer.write(rows)
         else:
             plog.log_predictions(self.engine, rows)
+        self._count(results, source)
+        return results
+
+    def _explain_no_model(self, results: list[Prediction | PredictionError], models: Any
+                          ) -> list[Prediction | PredictionError]:
+        if models:
+            return results
+        # Say why (unknown teams etc. are still reported as such).
+        reason = NoModel(self._no_model_reason())
+        return [reason if isinstance(r, NoModel) else r for r in results]
+
+    @staticmethod
+    def _log_rows(results: list[Prediction | PredictionError], source: str, request_id: str
+                  ) -> list[dict[str, Any]]:
+        return [{**r.log_row(), "source": source, "request_id": request_id}
+                for r in results if isinstance(r, Prediction)]
+
+    def _count(self, results: list[Prediction | PredictionError], source: str) -> None:
         for r in results:
             if isinstance(r, Prediction):
-                self.metrics.predictions.labels(r.model.variant, r.model.version, r.outcome, source).inc()
+                self.metrics.count_prediction(r.model.variant, r.model.version, r.outcome, source)
             else:
-                self.metrics.prediction_errors.labels(r.code).inc()
-        return results
+                self.metrics.count_error(r.code)
 
     def _no_model_reason(self) -> str:
         parts = []

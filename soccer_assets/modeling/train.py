@@ -170,7 +170,13 @@ def _matrix(df: pd.DataFrame, features: list[str]) -> np.ndarray:
 def _base_margin(df: pd.DataFrame, columns: list[str] | None, prior: np.ndarray) -> np.ndarray | None:
     if columns is None:
         return None
-    p = df[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    return base_margin_from_probabilities(
+        df[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64), prior)
+
+
+def base_margin_from_probabilities(p: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` log-probability boosting start from opening probabilities (``prior`` where invalid)."""
+    p = np.asarray(p, dtype=np.float64).reshape(-1, N_OUTCOMES)
     ok = np.all(np.isfinite(p) & (p > 0.0), axis=1)
     p = np.where(ok[:, None], p, prior[None, :])
     p = np.clip(p, 1e-6, 1.0)
@@ -198,9 +204,36 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _raw_margin(model: TrainedModel, df: pd.DataFrame) -> np.ndarray:
-    dm = _dmatrix(df, model.features, None, model.base_margin_columns, np.asarray(model.prior))
-    margin = model.booster.predict(dm, output_margin=True, iteration_range=(0, model.best_iteration + 1))
+    base = None
+    if model.base_margin_columns is not None:
+        base = df[model.base_margin_columns].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    return raw_margin_matrix(model, _matrix(df, model.features), base)
+
+
+def raw_margin_matrix(model: TrainedModel, X: np.ndarray, base_p: np.ndarray | None = None) -> np.ndarray:
+    """``(n, 3)`` raw margins for the feature matrix ``X`` (columns ``model.features``, NaN = missing).
+
+    ``base_p`` are the rows' opening probabilities (the ``base_margin_columns``); a model with a
+    base margin treats None as "no prices" (its prior). ``inplace_predict`` on a float32 array:
+    the values XGBoost sees are the ones a DMatrix would hold, so this is the batch path's result
+    without building a DMatrix per call (measured: 3× faster for one row).
+    """
+    X = np.ascontiguousarray(X, dtype=np.float32).reshape(-1, len(model.features))
+    kwargs: dict = {}
+    if model.base_margin_columns is not None:
+        prior = np.asarray(model.prior, dtype=np.float64)
+        p = np.full((len(X), N_OUTCOMES), np.nan) if base_p is None else base_p
+        kwargs["base_margin"] = base_margin_from_probabilities(p, prior).astype(np.float32)
+    margin = model.booster.inplace_predict(X, iteration_range=(0, model.best_iteration + 1),
+                                           predict_type="margin", missing=np.nan, **kwargs)
     return np.asarray(margin, dtype=np.float64).reshape(-1, N_OUTCOMES)
+
+
+def predict_proba_matrix(model: TrainedModel, X: np.ndarray, base_p: np.ndarray | None = None) -> np.ndarray:
+    """:func:`predict_proba` on a ready feature matrix (the serving hot path: no DataFrame)."""
+    if len(X) == 0:
+        return np.zeros((0, N_OUTCOMES))
+    return _softmax(raw_margin_matrix(model, X, base_p) / model.temperature)
 
 
 def predict_proba(model: TrainedModel, features_df: pd.DataFrame) -> np.ndarray:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, delete, func, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -58,7 +58,25 @@ def make_engine(url: str) -> Engine:
         from pathlib import Path
 
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_wal)
+        return engine
     return create_engine(parsed, **kwargs)
+
+
+def _sqlite_wal(dbapi_conn: Any, _record: Any) -> None:
+    """A file-backed SQLite warehouse in WAL mode: readers (the API's team-state reads, the
+    pipeline) never block the prediction log's writer and a commit appends to the log instead of
+    rewriting pages. ``synchronous=NORMAL`` is WAL's documented pairing: a commit survives a crash
+    of the process (the OS has the bytes); only a power cut can lose the last commits.
+    ``busy_timeout``: a second writer waits for the lock instead of failing at once."""
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+    finally:
+        cur.close()
 
 
 def _none_if_nan(value: Any) -> Any:

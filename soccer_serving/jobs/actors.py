@@ -39,12 +39,12 @@ from soccer_serving.predictor import (
     Prediction,
     PredictionError,
     Predictor,
-    TeamStateStore,
     match_query,
 )
 from soccer_serving.registry import LoadedModel, ModelUnavailable, RegistryClient, short_error
 from soccer_serving.schemas import MatchRequest
 from soccer_serving.settings import ServingSettings
+from soccer_serving.team_states import TeamStateStore
 
 logger = logging.getLogger("soccer_serving.jobs")
 

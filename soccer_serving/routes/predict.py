@@ -7,8 +7,12 @@ of the documentation.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
+import datetime as dt
+import functools
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
 
 from soccer_serving.deps import SettingsDep, StateDep, require_api_key
 from soccer_serving.errors import AUTH_ERRORS, COMMON_ERRORS, ApiError, err, request_id
@@ -44,33 +48,73 @@ def prediction_body(p: Prediction) -> PredictionResponse:
     )
 
 
-async def predict(body: MatchRequest, request: Request, state: StateDep) -> PredictionResponse:
+@functools.lru_cache(maxsize=256)
+def _model_json(name: str, version: str, alias: str | None, variant: str) -> dict[str, Any]:
+    return ModelRef(name=name, version=version, alias=alias, variant=variant).model_dump(mode="json")  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=256)
+def _team_state_json(as_of: dt.date, updated_at: dt.datetime) -> dict[str, Any]:
+    return TeamStateRef(as_of=as_of, updated_at=updated_at).model_dump(mode="json")
+
+
+def prediction_json(p: Prediction) -> dict[str, Any]:
+    """``prediction_body(p).model_dump(mode="json")`` without building and validating the model.
+
+    The values come from the pipeline's functions and the served booster, so there is nothing to
+    validate; the parts that need pydantic's formatting (model and team-state references, dates)
+    are formatted by pydantic once per value and reused. A prediction with markets goes through
+    the schema (its nested records are many and the grid fit dwarfs the validation).
+    """
+    if p.markets is not None or p.offers is not None:
+        return prediction_body(p).model_dump(mode="json")
+    m = p.model
+    return {
+        "league": p.league,
+        "season": p.season,
+        "home_team": p.home_team,
+        "away_team": p.away_team,
+        "kickoff": p.kickoff.isoformat(),
+        "probabilities": {"home": p.p_home, "draw": p.p_draw, "away": p.p_away},
+        "predicted_outcome": p.outcome,
+        "model": _model_json(m.name, m.version, m.alias, m.variant),
+        "team_state": _team_state_json(p.team_state_as_of, p.team_state_updated_at),
+    }
+
+
+def _json(content: Any) -> Response:
+    # orjson writes a NaN as null, as pydantic's JSON mode does.
+    return Response(orjson.dumps(content), media_type="application/json")
+
+
+async def predict(body: MatchRequest, request: Request, state: StateDep) -> Response:
     q = match_query(body)
-    [res] = await run_in_threadpool(state.predict_and_log, [q], "api", request_id(request))
+    [res] = await state.predict_async([q], "api", request_id(request))
     if isinstance(res, PredictionError):
         raise ApiError.from_prediction(res)
-    return prediction_body(res)
+    return _json(prediction_json(res))
 
 
 async def predict_batch(body: BatchRequest, request: Request, state: StateDep,
-                        settings: SettingsDep) -> BatchResponse:
+                        settings: SettingsDep) -> Response:
     if len(body.matches) > settings.batch_max_items:
         raise ApiError(422, "batch_too_large",
                        f"{len(body.matches)} matches; at most {settings.batch_max_items} per batch "
                        "(use /v1/jobs for more)")
     queries = [match_query(m) for m in body.matches]
-    results = await run_in_threadpool(state.predict_and_log, queries, "batch", request_id(request))
+    results = await state.predict_async(queries, "batch", request_id(request))
     if results and all(isinstance(r, NoModel) for r in results):
         raise ApiError.from_prediction(results[0])  # type: ignore[arg-type]
-    items = []
+    items: list[dict[str, Any]] = []
     for i, r in enumerate(results):
         if isinstance(r, Prediction):
-            items.append(BatchItem(index=i, prediction=prediction_body(r)))
+            items.append({"index": i, "prediction": prediction_json(r), "error": None})
         else:
             items.append(BatchItem(index=i, error=ErrorBody(code=r.code, message=r.message,
-                                                            suggestions=r.suggestions)))
+                                                            suggestions=r.suggestions)
+                                   ).model_dump(mode="json"))
     n_ok = sum(1 for r in results if isinstance(r, Prediction))
-    return BatchResponse(results=items, n_ok=n_ok, n_errors=len(results) - n_ok)
+    return _json({"results": items, "n_ok": n_ok, "n_errors": len(results) - n_ok})
 
 
 def build_router(settings: ServingSettings) -> APIRouter:

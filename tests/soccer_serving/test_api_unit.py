@@ -172,7 +172,7 @@ def test_background_prediction_log_writes_every_row(warehouse: Warehouse) -> Non
     before = logged()
     writer = PredictionLogWriter(warehouse.engine, "background", max_queue=50, batch_rows=20)
     writer.start()
-    for _ in range(120):  # more than the queue holds: the overflow is written inline
+    for _ in range(120):  # more than the queue holds: the writer waits for room, nothing is dropped
         writer.write([row])
     writer.stop()
     assert logged() - before == 120

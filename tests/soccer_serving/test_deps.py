@@ -31,15 +31,15 @@ class StubModels:
 
 
 class StubState:
-    """Just what the routes use; ``predict_and_log`` records its calls and answers a known error."""
+    """Just what the routes use; ``predict_async`` records its calls and answers a known error."""
 
     def __init__(self) -> None:
         self.metrics = ApiMetrics()
         self.models = StubModels()
         self.calls: list[tuple[list[MatchQuery], str]] = []
 
-    def predict_and_log(self, queries: list[MatchQuery], source: str, request_id: str
-                        ) -> list[PredictionError]:
+    async def predict_async(self, queries: list[MatchQuery], source: str, request_id: str
+                            ) -> list[PredictionError]:
         self.calls.append((queries, source))
         return [UnknownLeague(f"stub knows no league {q.league!r}", suggestions=["STUB"]) for q in queries]
 
