@@ -11,6 +11,14 @@ if ! command -v pg_isready >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 
     echo "services.sh: PostgreSQL and Redis are needed; install them (apt-get install postgresql redis-server)" >&2
   fi
 fi
+# The page tests drive Debian's chromium (Playwright's own browser download needs a CDN).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "services.sh: the browser tests need chromium (apt-get install chromium)" >&2
+  fi
+fi
 if ! pg_up; then
   ver=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
   if [ -n "$ver" ]; then

@@ -1,103 +1,63 @@
-"""Upcoming fixtures of a league from football-data.co.uk's ``fixtures.csv``.
+"""Upcoming fixtures as the API and the worker see them: the warehouse table ``fixtures``.
 
-The file lists the next round of every covered league in the season-file layout, with blank
-results and the pre-match odds the site collected. A row becomes a job item: league, teams
-(canonical names), kick-off date and opening odds (Pinnacle if all three prices are valid, else
-the market average, as the offline features choose them).
+The pipeline's ``fixtures`` asset ingests the site's ``fixtures.csv`` (through the source client,
+with its retries and checks) into the warehouse; serving never fetches the site. A fixture becomes
+a prediction request here, one way for everyone: league, teams, kick-off date, the opening 1X2 odds
+(Pinnacle when all three prices are valid, else the market average: ``select_open_odds``, as the
+offline features choose them) and the opening over/under 2.5 odds (``select_open_totals``).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import datetime as dt
+import math
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
+import numpy as np
+import pandas as pd
 
-from soccer_assets.core.teams import canonical_team
-from soccer_assets.sources.location import file_url_path
-from soccer_serving.settings import ServingSettings
-
-# Pinnacle first, then the market average (and Betbrain's average in older files).
-_ODDS_PREFERENCE = (("PSH", "PSD", "PSA"), ("AvgH", "AvgD", "AvgA"), ("BbAvH", "BbAvD", "BbAvA"))
+from soccer_assets.features.build import select_open_odds, select_open_totals
+from soccer_assets.storage.warehouse import Warehouse
 
 
-class FixturesError(ValueError):
-    """The fixtures file cannot be read."""
+class FixturesNotLoaded(LookupError):
+    """The warehouse has never held fixtures (the ``fixtures`` asset has not run)."""
 
 
-def _date(value: str) -> str:
-    parts = value.strip().split("/")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise FixturesError(f"fixture date {value!r} is not dd/mm/yy or dd/mm/yyyy")
-    d, m, y = (int(p) for p in parts)
-    if y < 100:
-        y += 2000
-    return f"{y:04d}-{m:02d}-{d:02d}"
+def read_upcoming(warehouse: Warehouse, leagues: list[str] | None = None,
+                  date_from: dt.date | None = None, date_to: dt.date | None = None) -> pd.DataFrame:
+    """The stored fixtures (``Warehouse.read_fixtures``); :class:`FixturesNotLoaded` before the first load."""
+    if warehouse.fixtures_load() is None:
+        raise FixturesNotLoaded("no fixtures in the warehouse yet: materialize the `fixtures` asset "
+                                "(dg launch --assets fixtures)")
+    return warehouse.read_fixtures(leagues, date_from=date_from, date_to=date_to)
 
 
-def _odds(row: dict[str, str]) -> dict[str, float] | None:
-    for cols in _ODDS_PREFERENCE:
-        try:
-            vals = [float(row.get(c, "") or "nan") for c in cols]
-        except ValueError:
-            continue
-        if all(v > 1.0 and v < 1e4 for v in vals):
-            return {"home": vals[0], "draw": vals[1], "away": vals[2]}
-    return None
+def _pair(values: np.ndarray, keys: tuple[str, ...]) -> dict[str, float] | None:
+    if not all(math.isfinite(float(v)) for v in values):
+        return None
+    return {k: float(v) for k, v in zip(keys, values, strict=True)}
 
 
-def parse_fixtures(data: bytes, league: str) -> list[dict[str, Any]]:
-    """The league's rows without a result, as job items (``MatchRequest`` dicts)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None or not {"Div", "Date", "HomeTeam", "AwayTeam"} <= set(reader.fieldnames):
-        raise FixturesError("fixtures file lacks Div/Date/HomeTeam/AwayTeam columns")
+def fixture_requests(fixtures: pd.DataFrame) -> list[dict[str, Any]]:
+    """One ``MatchRequest`` dict per fixture row (odds and totals odds when the fixture has them)."""
+    if fixtures.empty:
+        return []
+    odds, totals = select_open_odds(fixtures), select_open_totals(fixtures)
     items: list[dict[str, Any]] = []
-    for row in reader:
-        if (row.get("Div") or "").strip() != league:
-            continue
-        if (row.get("FTHG") or "").strip() or (row.get("FTR") or "").strip():
-            continue  # already played
-        home = canonical_team(row["HomeTeam"])
-        away = canonical_team(row["AwayTeam"])
-        if not home or not away:
-            continue
-        item: dict[str, Any] = {
-            "league": league,
-            "home_team": home,
-            "away_team": away,
-            "kickoff": _date(row["Date"]),
-        }
-        odds = _odds(row)
-        if odds is not None:
-            item["odds"] = odds
+    for k, r in enumerate(fixtures.itertuples(index=False)):
+        item: dict[str, Any] = {"league": r.league, "home_team": r.home_team, "away_team": r.away_team,
+                                "kickoff": pd.Timestamp(r.date).date().isoformat()}
+        o = _pair(odds[k], ("home", "draw", "away"))
+        if o is not None:
+            item["odds"] = o
+        t = _pair(totals[k], ("over", "under"))
+        if t is not None:
+            item["totals_odds"] = t
         items.append(item)
     return items
 
 
-def read_fixtures_file(base_url: str, timeout: float = 20.0) -> bytes:
-    """The bytes of ``<base_url>/fixtures.csv`` (``http(s)://`` or a ``file://`` snapshot).
-
-    One timed attempt: a failure raises, and the job system's bounded retries (with backoff)
-    re-run the whole attempt, so no retry loop is needed here.
-    """
-    url = f"{base_url.rstrip('/')}/fixtures.csv"
-    local = file_url_path(url)
-    if local is not None:
-        return local.read_bytes()
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"fixtures URL must be http(s):// or file://, got {base_url!r}")
-    response = httpx.get(url, timeout=timeout, follow_redirects=True,
-                         headers={"User-Agent": "soccer-predict-serving (fixtures)"})
-    response.raise_for_status()
-    return response.content
-
-
-def fetch_upcoming(settings: ServingSettings, league: str) -> list[dict[str, Any]]:
-    """Fetch ``fixtures.csv`` from ``SOCCER_FIXTURES_URL`` and keep the league's fixtures."""
-    return parse_fixtures(read_fixtures_file(settings.fixtures_url), league)
+def upcoming_items(warehouse: Warehouse, league: str) -> list[dict[str, Any]]:
+    """The league's stored fixtures as job items (``{"league": ..., "upcoming": true}`` jobs)."""
+    return fixture_requests(read_upcoming(warehouse, [league]))

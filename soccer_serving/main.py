@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from soccer_serving.errors import add_exception_handlers
 from soccer_serving.middleware import ServingMiddleware
-from soccer_serving.routes import jobs, model, ops, predict
+from soccer_serving.routes import board, jobs, model, ops, predict
 from soccer_serving.settings import ServingSettings
 from soccer_serving.state import ServingState
 
@@ -54,6 +54,6 @@ def create_app(settings: ServingSettings | None = None) -> FastAPI:
     app.add_middleware(ServingMiddleware, metrics=state.metrics, max_body_bytes=settings.max_body_bytes)
     add_exception_handlers(app)
     app.include_router(predict.build_router(settings))
-    for resource in (jobs, model, ops):
+    for resource in (jobs, model, ops, board):
         app.include_router(resource.router)
     return app

@@ -3,8 +3,8 @@
 One object is shared by the API (``create_app``) and the job worker, so both agree on the model
 names, the warehouse, the broker and the queue. What the pipeline reads too has the field name and
 default of ``soccer_assets.config.SoccerConfig`` (``data_dir``, ``warehouse_url``,
-``mlflow_tracking_uri``; ``fixtures_url`` defaults to the pipeline's source, ``SITE_URL``), so a
-fresh checkout serves what ``soccer pipeline`` wrote. Nothing is read at import time.
+``mlflow_tracking_uri``), so a fresh checkout serves what ``soccer pipeline`` wrote. Nothing is
+read at import time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from soccer_assets.core.names import CHAMPION_ALIAS, REGISTERED_NAMES, SITE_URL
+from soccer_assets.core.names import CHAMPION_ALIAS, REGISTERED_NAMES
 
 
 class ServingSettings(BaseSettings):
@@ -70,11 +70,6 @@ class ServingSettings(BaseSettings):
     broker_maintenance_chance: int = Field(default=1000, ge=0, le=1_000_000)
     worker_threads: int = Field(default=2, ge=1, le=64)
     worker_metrics_port: int | None = None
-    # Fixtures for ``{"league": ..., "upcoming": true}`` jobs: a site root, mirror or file:// dir.
-    fixtures_url: str = Field(
-        default=SITE_URL,
-        validation_alias=AliasChoices("SOCCER_FIXTURES_URL", "SOCCER_SOURCE_URL"),
-    )
 
     # --- HTTP -----------------------------------------------------------------------------
     host: str = "127.0.0.1"

@@ -74,3 +74,34 @@ team_state = Table(
     Column("feature_params_hash", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Upcoming matches from the site's ``fixtures.csv`` (``soccer_assets.sources.fixtures``), replaced
+# as a whole by the ``fixtures`` asset; read by the API's board and the upcoming-fixture jobs.
+# ``match_id`` is the key the match will have once played (``league|season|home|away``).
+fixtures = Table(
+    "fixtures",
+    metadata,
+    Column("match_id", String(200), primary_key=True),
+    Column("league", String(8), nullable=False),
+    Column("season", String(7), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("kickoff", DateTime, nullable=False),
+    Column("kickoff_time_known", Boolean, nullable=False),
+    Column("home_team", String(80), nullable=False),
+    Column("away_team", String(80), nullable=False),
+    *[Column(c, Float) for c in CORE_ODDS_COLUMNS],
+    Column("odds_other", JSON, nullable=False),
+    Column("extra", Text, nullable=False),
+    Index("ix_fixtures_league_date", "league", "date"),
+)
+
+# One row: the fixtures file the table holds (its hash, size and when it was loaded).
+fixture_loads = Table(
+    "fixture_loads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("row_count", Integer, nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("dagster_run_id", String(64)),
+)

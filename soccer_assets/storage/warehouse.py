@@ -119,6 +119,23 @@ def match_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
+_FIXTURE_COLUMNS = ["match_id", "league", "season", "home_team", "away_team", *CORE_ODDS_COLUMNS, "extra"]
+
+
+def fixture_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Canonical fixture frame (``soccer_assets.sources.fixtures``) -> rows for ``fixtures``."""
+    other_odds = [c for c in df.columns if c.startswith("odds_") and c not in CORE_ODDS_COLUMNS]
+    records: list[dict[str, Any]] = []
+    for r in df.to_dict("records"):
+        rec = {c: _none_if_nan(r.get(c)) for c in _FIXTURE_COLUMNS}
+        rec["date"] = pd.Timestamp(r["date"]).date()
+        rec["kickoff"] = pd.Timestamp(r["kickoff"]).to_pydatetime()
+        rec["kickoff_time_known"] = bool(r["kickoff_time_known"])
+        rec["odds_other"] = {c: float(r[c]) for c in other_odds if _none_if_nan(r[c]) is not None}
+        records.append(rec)
+    return records
+
+
 class Warehouse:
     def __init__(self, url: str, *, create_schema: bool = True, write_attempts: int = 3,
                  retry_backoff_seconds: float = 0.5):
@@ -222,6 +239,14 @@ class Warehouse:
             )
         return df
 
+    def last_match_dates(self) -> dict[str, dt.date]:
+        """Each league's latest stored match date."""
+        t = tables.matches
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.league, func.max(t.c.date)).group_by(t.c.league)).all()
+        return {str(lg): (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)[:10]))
+                for lg, d in rows if d is not None}
+
     def partition_load(self, league: str, season: str) -> dict[str, Any] | None:
         q = select(tables.partition_loads).where(
             tables.partition_loads.c.league == league, tables.partition_loads.c.season == season
@@ -267,6 +292,54 @@ class Warehouse:
             if isinstance(r["state"], str):
                 r["state"] = json.loads(r["state"])
         return rows
+
+    # -- fixtures (``fixtures.csv``) -----------------------------------------------------
+    def replace_fixtures(self, df: pd.DataFrame, *, source_sha256: str, run_id: str | None = None) -> int:
+        """Atomically replace every stored fixture by ``df`` (``sources.fixtures`` frame).
+
+        The file lists the next round only, so the whole table is one unit: a reader sees the old
+        round or the new one, never a mix. Returns the number of rows written.
+        """
+        records = fixture_records(df)
+
+        def write(conn: Connection) -> int:
+            conn.execute(delete(tables.fixtures))
+            if records:
+                conn.execute(tables.fixtures.insert(), records)
+            conn.execute(delete(tables.fixture_loads))
+            conn.execute(tables.fixture_loads.insert(), {
+                "id": 1, "row_count": len(records), "source_sha256": source_sha256,
+                "loaded_at": dt.datetime.now(dt.UTC), "dagster_run_id": run_id,
+            })
+            return len(records)
+
+        return self._transaction("replace fixtures", write)
+
+    def read_fixtures(self, leagues: Iterable[str] | None = None, *, date_from: dt.date | None = None,
+                      date_to: dt.date | None = None) -> pd.DataFrame:
+        """Stored fixtures (optionally of ``leagues`` and dated within ``date_from..date_to``), in
+        kick-off, league, home-team order; the columns of the ``fixtures`` table."""
+        t = tables.fixtures
+        q = select(t).order_by(t.c.kickoff, t.c.league, t.c.home_team)
+        if leagues is not None:
+            q = q.where(t.c.league.in_(list(leagues)))
+        if date_from is not None:
+            q = q.where(t.c.date >= date_from)
+        if date_to is not None:
+            q = q.where(t.c.date <= date_to)
+        with self.engine.connect() as conn:
+            df = pd.read_sql(q, conn)
+        df["date"] = pd.to_datetime(df["date"])
+        df["kickoff"] = pd.to_datetime(df["kickoff"])
+        df["odds_other"] = df["odds_other"].map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        return df
+
+    def fixtures_load(self) -> dict[str, Any] | None:
+        """What the fixtures table holds (``row_count``, ``source_sha256``, ``loaded_at``), or None
+        before the first load."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tables.fixture_loads)).mappings().first()
+        return dict(row) if row else None
 
     def dispose(self) -> None:
         self.engine.dispose()

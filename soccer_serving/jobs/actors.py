@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 
 from soccer_assets.core.names import VARIANTS
 from soccer_assets.storage.warehouse import Warehouse
-from soccer_serving.fixtures import fetch_upcoming
+from soccer_serving.fixtures import upcoming_items
 from soccer_serving.jobs import store
 from soccer_serving.metrics import WorkerMetrics
 from soccer_serving.predictor import (
@@ -117,7 +117,8 @@ class JobRunner:
             req = job["request"] or {}
             if not (isinstance(req, dict) and req.get("upcoming") and req.get("league")):
                 raise ValueError("job has neither matches nor an upcoming-fixtures request")
-            store.set_job_items(self.engine, job_id, fetch_upcoming(self.settings, str(req["league"])))
+            # The fixtures the pipeline stored (asset `fixtures`); none loaded yet raises (retried).
+            store.set_job_items(self.engine, job_id, upcoming_items(self.warehouse, str(req["league"])))
             items = store.get_job(self.engine, job_id)["items"]  # type: ignore[index]
         if not isinstance(items, list):
             raise ValueError(f"job items are a {type(items).__name__}, not a list")

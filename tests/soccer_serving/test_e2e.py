@@ -3,10 +3,11 @@ uvicorn (``python -m soccer_serving.cli serve``) and the Dramatiq worker (``... 
 subprocesses, all on loopback.
 
 Proves: a job submitted over HTTP completes with the same numbers as the sync API;
-``upcoming`` jobs read fixtures.csv; moving the ``champion`` alias swaps the served model without a
-restart, and a refused version keeps the previous one in service; the live OpenAPI contract holds
-under property-based fuzzing (schemathesis): no 5xx, no schema violation. The queue faults (worker
-SIGKILL mid-job, poison job) moved to ``tests/reliability/test_queue_faults.py``.
+``upcoming`` jobs read the fixtures the ``fixtures`` asset stored; moving the ``champion`` alias swaps
+the served model without a restart, and a refused version keeps the previous one in service; the
+live OpenAPI contract holds under property-based fuzzing (schemathesis): no 5xx, no schema
+violation. The queue faults (worker SIGKILL mid-job, poison job) moved to
+``tests/reliability/test_queue_faults.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import xgboost as xgb
 
 from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.state import RATING_FEATURES
+from soccer_assets.sources.fixtures import parse_fixtures_csv
 from soccer_assets.storage import prediction_log as plog
 from tests.soccer_serving.support import (
     Stack,
@@ -57,8 +59,10 @@ def stack(pg_module_url: str, mlflow_uri: str, redis_namespace: str, e0_matches:
                                  "market": ("e2e-market", market_booster)},
         e0_matches=e0_matches, e0_features=e0_features, as_of=E0_AS_OF,
         team_states=[("D1", load_league("D1"), D1_AS_OF)], max_retries=MAX_RETRIES,
-        env={"SOCCER_FIXTURES_URL": data_root().resolve().as_uri()},
     ) as st:
+        # What the pipeline's `fixtures` asset stores; the worker reads upcoming fixtures from here.
+        fixtures = parse_fixtures_csv((data_root() / "fixtures.csv").read_bytes()).fixtures
+        st.warehouse.replace_fixtures(fixtures, source_sha256="e2e")
         yield st
 
 
