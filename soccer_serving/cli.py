@@ -63,6 +63,7 @@ def worker(argv: Sequence[str] | None = None) -> int:
 
     from soccer_assets.storage.warehouse import Warehouse
     from soccer_serving.jobs import JobRunner, declare_job_actor, make_actor_fn, make_broker
+    from soccer_serving.jobs.actors import reap_forever
     from soccer_serving.jobs.store import create_serving_schema
     from soccer_serving.registry import preload_mlflow
 
@@ -70,7 +71,7 @@ def worker(argv: Sequence[str] | None = None) -> int:
     create_serving_schema(warehouse.engine)
     runner = JobRunner(settings, warehouse)
     broker = make_broker(settings)
-    declare_job_actor(broker, settings, make_actor_fn(runner, settings))
+    actor = declare_job_actor(broker, settings, make_actor_fn(runner, settings))
     if args.metrics_port:
         from prometheus_client import start_http_server
 
@@ -90,6 +91,8 @@ def worker(argv: Sequence[str] | None = None) -> int:
     threading.Thread(target=runner.registry.warm, name="mlflow-warm-up", daemon=True).start()
     w = Worker(broker, worker_threads=args.threads, worker_timeout=500)
     w.start()
+    threading.Thread(target=reap_forever, args=(runner, actor, settings, stop), name="job-reaper",
+                     daemon=True).start()
     logger.info("worker started: queue %r (namespace %r), %d threads",
                 settings.job_queue, settings.broker_namespace, args.threads)
     try:

@@ -24,8 +24,9 @@ from soccer_serving.market_schemas import (
     drop_absent,
 )
 
-LEAGUE_PATTERN = r"^[A-Z]{1,3}\d$"
-SEASON_PATTERN = r"^\d{4}-\d{2}$"
+# [0-9], not \d: the regex engine reads \d as any Unicode digit ("E١" would pass).
+LEAGUE_PATTERN = r"^[A-Z]{1,3}[0-9]$"
+SEASON_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 MIN_KICKOFF = dt.date(2000, 1, 1)
 MAX_KICKOFF = dt.date(2100, 12, 31)
 Kickoff = Annotated[dt.date, Field(ge=MIN_KICKOFF, le=MAX_KICKOFF)]

@@ -64,6 +64,10 @@ class ServingSettings(BaseSettings):
     job_chunk_size: int = Field(default=50, gt=0)
     # Artificial pause per job item (tests make jobs slow enough to kill a worker mid-way).
     job_item_delay_seconds: float = Field(default=0.0, ge=0)
+    # The worker's reaper: a running job whose row has not moved for job_stale_seconds (every
+    # attempt start and chunk of results moves it) is queued again, or failed on its last attempt.
+    job_stale_seconds: float = Field(default=600.0, gt=0)
+    job_reaper_interval_seconds: float = Field(default=60.0, gt=0)
     # Dramatiq's Redis broker: a worker silent for this long is dead and its messages are requeued
     # (by the maintenance that runs on ``maintenance_chance`` out of a million broker commands).
     broker_heartbeat_timeout_ms: int = Field(default=60000, gt=0)

@@ -112,6 +112,17 @@ class JobRunner:
             raise JobNotFound(f"job {job_id} does not exist")
         if job["status"] in store.FINISHED_STATUSES:
             return str(job["status"])
+        # Dramatiq's retry count only sees raised exceptions; a worker killed mid-job (OOM, SIGKILL,
+        # a crash in native code) gets its message redelivered with the count unchanged. The job
+        # row counts every delivery, so the bound holds whatever ended the earlier attempts.
+        limit = self.settings.job_max_retries + 1
+        if int(job["attempts"]) > limit:
+            error = (f"gave up after {limit} attempts: attempt {job['attempts'] - 1} and earlier ended "
+                     "without recording an outcome (the worker was killed or crashed)"
+                     + (f"; last recorded error: {job['error']}" if job.get("error") else ""))
+            logger.error("job %s failed: %s", job_id, error)
+            store.finish_job(self.engine, job_id, store.JOB_FAILED, error)
+            return store.JOB_FAILED
         items = job["items"]
         if items is None:
             req = job["request"] or {}
@@ -223,3 +234,27 @@ def make_actor_fn(runner: JobRunner, settings: ServingSettings) -> Callable[[str
         runner.metrics.duration.labels(status).observe(time.monotonic() - started)
 
     return soccer_prediction_job
+
+
+def reap_forever(runner: JobRunner, actor: Any, settings: ServingSettings, stop: threading.Event) -> None:
+    """Every ``job_reaper_interval_seconds`` until ``stop``: stale running jobs back to the queue
+    (sent again through ``actor``), or failed on their last attempt
+    (:func:`soccer_serving.jobs.store.reap_stale_jobs`). Never raises: a round that meets a dead
+    database or Redis is tried again at the next one."""
+    while not stop.wait(settings.job_reaper_interval_seconds):
+        reap_once(runner, actor, settings)
+
+
+def reap_once(runner: JobRunner, actor: Any, settings: ServingSettings) -> tuple[list[str], list[str]]:
+    try:
+        requeued, failed = store.reap_stale_jobs(runner.engine, stale_seconds=settings.job_stale_seconds,
+                                                 max_attempts=settings.job_max_retries + 1)
+        for job_id in requeued:
+            actor.send(job_id)
+    except Exception as exc:
+        logger.warning("reaper round failed: %s", short_error(exc))
+        return [], []
+    runner.metrics.jobs.labels("failed").inc(len(failed))
+    if requeued or failed:
+        logger.warning("reaper: %d stale job(s) queued again, %d failed", len(requeued), len(failed))
+    return requeued, failed

@@ -16,6 +16,7 @@ database as on one the pipeline created first. Plain SQLAlchemy Core.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -274,6 +275,44 @@ def finish_job(engine: Engine, job_id: str, status: str, error: str | None = Non
             .where(prediction_jobs.c.id == job_id, prediction_jobs.c.status.notin_(FINISHED_STATUSES))
             .values(status=status, error=error, finished_at=now, updated_at=now)
         )
+
+
+def reap_stale_jobs(engine: Engine, *, stale_seconds: float, max_attempts: int
+                    ) -> tuple[list[str], list[str]]:
+    """Running jobs whose row has not moved for ``stale_seconds`` (the worker's heartbeat: every
+    attempt start and every chunk of results updates it). Returns (requeued, failed) job ids.
+
+    A job on its last attempt is finished as failed: its worker died, or the attempt could not
+    record its end (the database was down when it failed). Any other stale job is set back to
+    ``queued`` for the caller to send again (a duplicate delivery is harmless: results are written
+    once per item and a finished job ignores its messages). Safe to run from several processes: each
+    job moves once, by a conditional update.
+    """
+    cutoff = _now() - dt.timedelta(seconds=stale_seconds)
+    requeued: list[str] = []
+    failed: list[str] = []
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(prediction_jobs.c.id, prediction_jobs.c.attempts, prediction_jobs.c.error)
+            .where(prediction_jobs.c.status == JOB_RUNNING, prediction_jobs.c.updated_at < cutoff)
+        ).all()
+    for job_id, attempts, error in rows:
+        stale = (prediction_jobs.c.id == job_id, prediction_jobs.c.status == JOB_RUNNING,
+                 prediction_jobs.c.updated_at < cutoff)
+        now = _now()
+        with engine.begin() as conn:
+            if int(attempts) >= max_attempts:
+                reason = (f"attempt {attempts} of {max_attempts} stopped without recording its end "
+                          f"(no progress for {stale_seconds:.0f} s); finished by the reaper"
+                          + (f"; last recorded error: {error}" if error else ""))
+                n = conn.execute(update(prediction_jobs).where(*stale).values(
+                    status=JOB_FAILED, error=reason, finished_at=now, updated_at=now)).rowcount
+                (failed if n else []).append(job_id)
+            else:
+                n = conn.execute(update(prediction_jobs).where(*stale).values(
+                    status=JOB_QUEUED, updated_at=now)).rowcount
+                (requeued if n else []).append(job_id)
+    return requeued, failed
 
 
 def record_job_error(engine: Engine, job_id: str, error: str) -> None:

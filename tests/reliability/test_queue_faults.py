@@ -121,3 +121,29 @@ def test_a_worker_started_with_a_backlog_processes_it(stack: Stack) -> None:
         job = stack.wait_job(job_id, timeout=120)
         assert job["status"] == "succeeded", job.get("error")
         assert job["attempts"] == 1 and job["progress"]["item_errors"] == 0
+
+
+@pytest.mark.slow
+def test_a_job_that_kills_its_worker_every_time_fails_after_the_bound(stack: Stack) -> None:
+    # Dramatiq counts only raised exceptions as retries: a worker SIGKILLed mid-job gets the message
+    # redelivered with the count unchanged, forever. The job row counts every delivery.
+    job_id = stack.submit({"matches": stack.matches[:100] * 3})
+    for attempt in range(1, MAX_RETRIES + 2):
+        deadline = time.monotonic() + 120
+        while True:
+            j = stack.job(job_id, limit=1)
+            if j["attempts"] == attempt and j["status"] == "running" and j["progress"]["done"] > 0:
+                break
+            assert j["status"] == "running" or j["status"] == "queued", j
+            assert time.monotonic() < deadline, j
+            time.sleep(0.05)
+        [victim] = [w for w in stack.workers if w.alive()]
+        victim.kill()
+        victim.proc.wait(10)
+        stack.start_worker()
+    job = stack.wait_job(job_id, timeout=180)
+    assert job["status"] == "failed" and job["attempts"] == MAX_RETRIES + 2, job
+    assert f"gave up after {MAX_RETRIES + 1} attempts" in job["error"]
+    assert job["progress"]["done"] < 300  # it never got to the end
+    # The worker that failed it is healthy: the next job succeeds.
+    assert stack.wait_job(stack.submit({"matches": stack.matches[:3]}), timeout=120)["status"] == "succeeded"

@@ -97,6 +97,10 @@ def test_invalid_bodies_are_422(client: TestClient) -> None:
         {**MATCH, "kickoff": "12/08/2023"},
         {**MATCH, "unexpected": 1},
         {**MATCH, "home_team": ""},
+        # Non-ASCII digits (Arabic-Indic): \d would take them, the codes are ASCII only.
+        {**MATCH, "league": "E\u0661"},
+        {**MATCH, "season": "\u0662\u0660\u0662\u0663-\u0662\u0664"},
+        {**MATCH, "kickoff": "\u0662\u0660\u0662\u0663-08-12"},
     ]
     for body in bad:
         r = client.post("/v1/predict", json=body)
