@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -308,6 +309,15 @@ class JobStatus(BaseModel):
     results: list[JobItemResult]
     results_offset: int
     results_total: int
+
+    @field_validator("created_at", "started_at", "finished_at")
+    @classmethod
+    def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # The job store writes UTC; SQLite hands it back without an offset. RFC 3339 (the schema's
+        # `date-time`) requires one, so the answer carries it.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
 
 
 class ReadyResponse(BaseModel):

@@ -204,3 +204,19 @@ def test_openapi_documents_routes_and_examples(client: TestClient) -> None:
     assert spec["components"]["schemas"]["MatchRequest"].get("examples")
     assert "ApiKey" in spec["components"]["securitySchemes"]
     assert {"404", "503", "413", "422"} <= set(spec["paths"]["/v1/predict"]["post"]["responses"])
+
+
+def test_job_times_are_rfc3339_with_an_offset_on_sqlite(tmp_path, redis_namespace: str) -> None:
+    """SQLite returns the stored UTC times without an offset; the answer (schema `date-time`,
+    RFC 3339) must carry one."""
+    import re
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    settings = _settings(url, redis_namespace, job_queue="unit-rfc3339")
+    with TestClient(create_app(settings)) as c:
+        r = c.post("/v1/jobs", json={"matches": [MATCH]}, headers={"X-API-Key": KEYS[0]})
+        assert r.status_code == 202, r.text
+        job = c.get(f"/v1/jobs/{r.json()['job_id']}", headers={"X-API-Key": KEYS[0]}).json()
+    rfc3339 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+    assert re.fullmatch(rfc3339, job["created_at"]), job
+    assert dt.datetime.fromisoformat(job["created_at"]).utcoffset() == dt.timedelta(0)
