@@ -1,31 +1,78 @@
-"""Optional API keys (header ``X-API-Key``), compared in constant time."""
+"""API keys (header ``X-API-Key``): client and admin keys, kept and compared as SHA-256 digests.
+
+Fails closed: a protected route with no key configured answers 403 unless auth is explicitly
+disabled (``SOCCER_AUTH_DISABLED=true``, for local use; ``/ready`` says so). Client keys
+(``SOCCER_API_KEYS``) open the job routes (and the predict routes with ``SOCCER_PROTECT_PREDICT``);
+admin keys (``SOCCER_ADMIN_API_KEYS``) open those and the admin routes (``/v1/model/reload``).
+A key is configured as itself or as ``sha256:<hex digest>``, so a deployment's secret need not hold
+the key; either way only the digest stays in memory.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fastapi.security import APIKeyHeader
 
-API_KEY_HEADER = "X-API-Key"
+if TYPE_CHECKING:  # pragma: no cover
+    from soccer_serving.settings import ServingSettings
 
-# auto_error=False: the dependency decides (no keys configured = open), and OpenAPI still
-# documents the scheme.
+API_KEY_HEADER = "X-API-Key"
+DIGEST_PREFIX = "sha256:"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+# auto_error=False: the dependency decides, and OpenAPI still documents the scheme.
 api_key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, scheme_name="ApiKey")
 
 
-def key_is_valid(presented: str | None, keys: Sequence[str]) -> bool:
-    """True if ``presented`` equals one of ``keys``.
+def key_digest(key: str) -> str:
+    """``sha256:<hex>`` of a key (what is configured, kept and compared)."""
+    return DIGEST_PREFIX + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
-    Every configured key is compared with ``hmac.compare_digest`` (no early exit), so neither the
-    position of a matching key nor the length of a common prefix shows in the timing.
+
+def parse_keys(configured: str) -> tuple[str, ...]:
+    """Comma-separated keys or ``sha256:`` digests → digests (a key is never kept as given)."""
+    out = []
+    for raw in configured.split(","):
+        k = raw.strip()
+        if k:
+            out.append(k.lower() if _DIGEST.match(k.lower()) else key_digest(k))
+    return tuple(out)
+
+
+def key_is_valid(presented: str | None, digests: Sequence[str]) -> bool:
+    """True if ``presented`` is one of the keys whose digests are ``digests``.
+
+    Every configured digest is compared with ``hmac.compare_digest`` (no early exit), so neither the
+    position of a matching key nor a common prefix shows in the timing. No keys: nothing is valid.
     """
-    if not keys:
-        return True
-    if presented is None:
+    if presented is None or not digests:
         return False
-    candidate = presented.encode("utf-8", "surrogateescape")
+    candidate = key_digest(presented).encode()
     ok = False
-    for key in keys:
-        ok |= hmac.compare_digest(candidate, key.encode("utf-8"))
+    for digest in digests:
+        ok |= hmac.compare_digest(candidate, digest.encode())
     return ok
+
+
+def access_denied(settings: ServingSettings, presented: str | None, *, admin: bool = False
+                  ) -> tuple[int, str, str] | None:
+    """None if the key may use the route, else ``(status, code, message)`` of the refusal."""
+    if settings.auth_disabled:
+        return None
+    keys = settings.admin_key_list() if admin else settings.api_key_list()
+    if not keys:
+        what = "no admin key is configured (SOCCER_ADMIN_API_KEYS)" if admin else (
+            "no API key is configured (SOCCER_API_KEYS, SOCCER_ADMIN_API_KEYS)")
+        return (403, "auth_not_configured",
+                f"{what}: this route is closed; configure keys, or set SOCCER_AUTH_DISABLED=true "
+                "for local use only")
+    if key_is_valid(presented, keys):
+        return None
+    if admin and key_is_valid(presented, settings.api_key_list()):
+        return (403, "admin_key_required", "this route needs an admin key (SOCCER_ADMIN_API_KEYS)")
+    return (401, "unauthorized", "missing or invalid API key (header X-API-Key)")

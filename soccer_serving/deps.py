@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 
-from soccer_serving.auth import api_key_scheme, key_is_valid
+from soccer_serving.auth import access_denied, api_key_scheme
 from soccer_serving.errors import ApiError
 from soccer_serving.settings import ServingSettings
 from soccer_serving.state import ServingState
@@ -35,12 +35,22 @@ StateDep = Annotated[ServingState, Depends(get_state)]
 async def require_api_key(
     settings: SettingsDep, api_key: Annotated[str | None, Security(api_key_scheme)] = None
 ) -> None:
-    """401 unless ``X-API-Key`` is one of ``SOCCER_API_KEYS``; open when no key is configured.
+    """401 unless ``X-API-Key`` is a client or admin key; 403 when no key is configured (fails
+    closed) unless ``SOCCER_AUTH_DISABLED``. Used by the job routes, and by the predict routes
+    with ``SOCCER_PROTECT_PREDICT``."""
+    _check(settings, api_key, admin=False)
 
-    One key set for every protected route: the job routes and ``/v1/model/reload`` always, the
-    predict routes when ``SOCCER_PROTECT_PREDICT`` is set.
-    """
-    keys = settings.api_key_list()
-    if keys and not key_is_valid(api_key, keys):
-        raise ApiError(401, "unauthorized", "missing or invalid API key (header X-API-Key)",
-                       headers={"WWW-Authenticate": "ApiKey"})
+
+async def require_admin_key(
+    settings: SettingsDep, api_key: Annotated[str | None, Security(api_key_scheme)] = None
+) -> None:
+    """As :func:`require_api_key`, for admin keys only (a client key gets 403)."""
+    _check(settings, api_key, admin=True)
+
+
+def _check(settings: ServingSettings, api_key: str | None, *, admin: bool) -> None:
+    denied = access_denied(settings, api_key, admin=admin)
+    if denied is not None:
+        status, code, message = denied
+        raise ApiError(status, code, message,
+                       headers={"WWW-Authenticate": "ApiKey"} if status == 401 else None)

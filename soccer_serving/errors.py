@@ -58,7 +58,11 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     413: err("Request body larger than SOCCER_MAX_BODY_BYTES."),
     500: err("Unexpected error; the body carries a request id to quote, never a stack trace."),
 }
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: err("Missing or wrong X-API-Key.")}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: err("Missing or wrong X-API-Key."),
+    403: err("`auth_not_configured`: no key is configured for the route (it fails closed); "
+             "`admin_key_required`: a client key on an admin route."),
+}
 
 
 # -- bodies and handlers ----------------------------------------------------------------------

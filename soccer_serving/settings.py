@@ -78,9 +78,15 @@ class ServingSettings(BaseSettings):
     # --- HTTP -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000
-    api_keys: str = Field(default="", description="Comma-separated keys; empty = no auth.")
-    # When keys are configured, also require one for the predict routes (jobs/admin always).
+    # Comma-separated keys or sha256:<hex> digests (soccer_serving.auth); kept as digests only.
+    # Jobs always need a key, admin routes an admin key, predict routes a key with protect_predict;
+    # with none configured those routes answer 403 unless auth_disabled (local use only).
+    api_keys: str = Field(default="", description="Client keys (comma-separated, or sha256:<hex>).")
+    admin_api_keys: str = Field(default="", description="Admin keys (comma-separated, or sha256:<hex>).")
+    auth_disabled: bool = False
     protect_predict: bool = False
+    # /v1/model/reload: concurrent calls share one registry check; at most one per this interval.
+    reload_min_interval_seconds: float = Field(default=5.0, ge=0)
     batch_max_items: int = Field(default=100, gt=0)
     # Both modes write in group commits from one thread (soccer_serving.logwriter). "sync": a
     # prediction is answered after the commit that logs it (a served prediction is logged, even if
@@ -98,10 +104,20 @@ class ServingSettings(BaseSettings):
             self.warehouse_url = f"sqlite:///{self.data_dir / 'warehouse.db'}"
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{self.data_dir / 'mlflow.db'}"
+        from soccer_serving.auth import parse_keys
+
+        # Only digests stay in memory (and in anything that dumps the settings).
+        self.api_keys = ",".join(parse_keys(self.api_keys))
+        self.admin_api_keys = ",".join(parse_keys(self.admin_api_keys))
         return self
 
     def api_key_list(self) -> list[str]:
-        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+        """Digests of every key that opens the client routes (client and admin keys)."""
+        return [k for k in (*self.api_keys.split(","), *self.admin_api_keys.split(",")) if k]
+
+    def admin_key_list(self) -> list[str]:
+        """Digests of the admin keys."""
+        return [k for k in self.admin_api_keys.split(",") if k]
 
     def model_names(self) -> dict[str, str]:
         return {"ratings": self.model_name_ratings, "market": self.model_name_market}

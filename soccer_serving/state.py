@@ -8,8 +8,11 @@ the ``soccer_serving.deps.get_state`` dependency, never directly.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import math
+import time
 import uuid
 from typing import Any
 
@@ -19,7 +22,7 @@ from sqlalchemy import Engine, text
 
 from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage.warehouse import Warehouse
-from soccer_serving.errors import BrokerUnavailable, warehouse_unavailable
+from soccer_serving.errors import ApiError, BrokerUnavailable, warehouse_unavailable
 from soccer_serving.jobs import store as jobs_store
 from soccer_serving.jobs.broker import BROKER_ERRORS, api_actor, make_broker
 from soccer_serving.logwriter import PredictionLogWriter
@@ -62,6 +65,10 @@ class ServingState:
         self.schema_error: str | None = None
         self.first_refresh = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
+        # Admin reloads: one thread of their own (never the request threadpool), one at a time.
+        self._reload_executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="reload")
+        self._reload: asyncio.Future[Any] | None = None
+        self._last_reload = -math.inf
         self.metrics.registry.register(
             ServingCollector(self.models, lambda: self.warehouse.engine if self.schema_ready else None,
                              lambda: self.log_writer)
@@ -105,9 +112,27 @@ class ServingState:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._poller
+        self._reload_executor.shutdown(wait=False, cancel_futures=True)
         with contextlib.suppress(Exception):
             self.broker.client.close()
         self.warehouse.dispose()
+
+    async def reload_models(self) -> None:
+        """Check the registry now (``POST /v1/model/reload``). Calls during a check wait for that
+        check instead of starting another; a call within ``reload_min_interval_seconds`` of the
+        last check is refused (429) so reloads cannot pile up on the registry."""
+        if self._reload is not None and not self._reload.done():
+            await asyncio.shield(self._reload)
+            return
+        wait = self._last_reload + self.settings.reload_min_interval_seconds - time.monotonic()
+        if wait > 0:
+            ago = self.settings.reload_min_interval_seconds - wait
+            raise ApiError(429, "reload_too_soon",
+                           f"the registry was checked {ago:.1f} s ago; retry in {wait:.1f} s",
+                           headers={"Retry-After": str(math.ceil(wait))})
+        self._last_reload = time.monotonic()
+        self._reload = asyncio.get_running_loop().run_in_executor(self._reload_executor, self.models.refresh)
+        await asyncio.shield(self._reload)
 
     async def _poll_registry(self) -> None:
         while True:
@@ -254,6 +279,14 @@ class ServingState:
             checks["redis"] = {"ok": True}
         except Exception as exc:
             checks["redis"] = {"ok": False, "error": short_error(exc)}
+        settings = self.settings
+        checks["auth"] = {
+            "ok": True,
+            "mode": "disabled" if settings.auth_disabled else "api_keys",
+            "client_keys": bool(settings.api_keys), "admin_keys": bool(settings.admin_key_list()),
+            **({"note": "SOCCER_AUTH_DISABLED: job and admin routes are open (local use only)"}
+               if settings.auth_disabled else {}),
+        }
         checks["feature_params_hash"] = serving_hash
         ready = bool(loaded and checks["warehouse"]["ok"] and checks["redis"]["ok"])
         return ready, checks

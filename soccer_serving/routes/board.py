@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 
 from soccer_serving import board as bd
 from soccer_serving import track_record as tr
-from soccer_serving.auth import API_KEY_HEADER, key_is_valid
+from soccer_serving.auth import API_KEY_HEADER, access_denied, key_is_valid
 from soccer_serving.deps import SettingsDep, StateDep
 from soccer_serving.errors import request_id
 from soccer_serving.fixtures import FixturesNotLoaded, read_upcoming
@@ -72,13 +72,14 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
 
 def _denied(request: Request, settings: ServingSettings) -> Response | None:
     """The login page (401) unless the request may see predictions (as ``require_api_key``)."""
-    keys = settings.api_key_list()
-    if not settings.protect_predict or not keys:
+    if not settings.protect_predict:
         return None
     presented = request.headers.get(API_KEY_HEADER) or request.cookies.get(COOKIE)
-    if key_is_valid(presented, keys):
+    denied = access_denied(settings, presented)
+    if denied is None:
         return None
-    resp = _page(request, "login.html", {"next": request.url.path, "failed": presented is not None}, 401)
+    resp = _page(request, "login.html", {"next": request.url.path, "failed": presented is not None},
+                 denied[0])
     resp.headers["WWW-Authenticate"] = "ApiKey"
     return resp
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Depends
 
-from soccer_serving.deps import SettingsDep, StateDep, require_api_key
-from soccer_serving.errors import AUTH_ERRORS, COMMON_ERRORS
+from soccer_serving.deps import SettingsDep, StateDep, require_admin_key
+from soccer_serving.errors import AUTH_ERRORS, COMMON_ERRORS, err
 
 router = APIRouter()
 
@@ -21,10 +20,12 @@ async def model_info(state: StateDep, settings: SettingsDep) -> dict[str, Any]:
 @router.post(
     "/v1/model/reload",
     tags=["model"],
-    responses={**COMMON_ERRORS, **AUTH_ERRORS},
-    dependencies=[Depends(require_api_key)],
+    responses={**COMMON_ERRORS, **AUTH_ERRORS,
+               429: err("`reload_too_soon`: the registry was checked less than "
+                        "SOCCER_RELOAD_MIN_INTERVAL_SECONDS ago; `Retry-After` says when to retry.")},
+    dependencies=[Depends(require_admin_key)],
     summary="Check the registry now (admin)",
 )
 async def model_reload(state: StateDep, settings: SettingsDep) -> dict[str, Any]:
-    await anyio.to_thread.run_sync(state.models.refresh)
+    await state.reload_models()
     return {"alias": settings.model_alias, "variants": state.models.describe()}

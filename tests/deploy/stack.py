@@ -84,6 +84,7 @@ def start_stack(mlflow_uri: str, mlflow: Service, log_dir: Path, venv_bin: Path)
         "SOCCER_BROKER_NAMESPACE": f"soccer-deploy-{tag}",
         "SOCCER_JOB_QUEUE": "deploy-jobs",
         "SOCCER_API_KEYS": API_KEY,
+        "SOCCER_ADMIN_API_KEYS": API_KEY,
         "SOCCER_REGISTRY_POLL_SECONDS": "1",
         "SOCCER_STARTUP_LOAD_TIMEOUT_SECONDS": "0",
         "SOCCER_HOST": "127.0.0.1",

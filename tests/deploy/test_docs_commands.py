@@ -64,6 +64,7 @@ def _env(stack: LiveStack, tmp: Path) -> dict[str, str]:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "SOCCER_API_URL": stack.api_url,
         "SOCCER_API_KEY": API_KEY,
+        "SOCCER_ADMIN_KEY": API_KEY,
         "MLFLOW_TRACKING_URI": stack.env["SOCCER_MLFLOW_TRACKING_URI"],
         "HOME": str(tmp),
     }

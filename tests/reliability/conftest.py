@@ -147,12 +147,14 @@ def stack(stack_db_url: str, mlflow_uri: str, redis_namespace: str, e0_matches: 
 # ------------------------------------------------------------------- an in-process API (no model)
 
 API_KEYS = ("first-key-0123", "second-key-4567")
+ADMIN_KEY = "admin-key-89ab"
 AS_OF = dt.date(2023, 8, 11)  # first match day of 2023-24: the state holds 2012-13 … 2022-23
 MATCH = {"league": "E0", "home_team": "Arsenal", "away_team": "Nott'm Forest", "kickoff": "2023-08-12"}
 
 # Settings of an in-process API whose registry URI points at a closed port (the body limit is
 # BODY_LIMIT); keyword arguments override any setting.
-api_settings = functools.partial(offline_api_settings, job_queue="rel-unit-jobs", api_keys=API_KEYS)
+api_settings = functools.partial(offline_api_settings, job_queue="rel-unit-jobs", api_keys=API_KEYS,
+                                 admin_api_keys=ADMIN_KEY)
 
 
 @pytest.fixture(scope="session")

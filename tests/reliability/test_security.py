@@ -26,9 +26,10 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from soccer_serving.auth import key_is_valid
+from soccer_serving.auth import key_digest, key_is_valid, parse_keys
 from soccer_serving.main import create_app
 from tests.reliability.conftest import (
+    ADMIN_KEY,
     API_KEY,
     API_KEYS,
     BODY_LIMIT,
@@ -52,8 +53,31 @@ def test_jobs_and_admin_routes_need_a_valid_key(offline_client: TestClient) -> N
         assert offline_client.post("/v1/model/reload", headers=headers).status_code == 401
     r = offline_client.get("/v1/jobs/no-such-job", headers={"X-API-Key": KEYS[1]})
     assert r.status_code == 404
+    # A client key does not open the admin route; an admin key does, and opens the client routes.
+    r = offline_client.post("/v1/model/reload", headers={"X-API-Key": KEYS[0]})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "admin_key_required"
+    assert offline_client.get("/v1/jobs/no-such-job", headers={"X-API-Key": ADMIN_KEY}).status_code == 404
+    first = offline_client.post("/v1/model/reload", headers={"X-API-Key": ADMIN_KEY})
+    assert first.status_code in (200, 429)  # 429: an earlier test reloaded within the interval
+    # Reloads are limited: another at once is refused with Retry-After, not queued.
+    again = offline_client.post("/v1/model/reload", headers={"X-API-Key": ADMIN_KEY})
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1
     # Predict routes stay open unless SOCCER_PROTECT_PREDICT is set.
     assert offline_client.post("/v1/predict", json=MATCH).status_code == 503
+
+
+def test_protected_routes_fail_closed_without_keys(api_db_url: str, redis_namespace: str) -> None:
+    from tests.soccer_serving.support import offline_client as make_client
+
+    closed = api_settings(api_db_url, redis_namespace, api_keys=(), admin_api_keys="", protect_predict=True)
+    with make_client(closed) as c:
+        for method, path, body in (("post", "/v1/jobs", {"matches": [MATCH]}), ("get", "/v1/jobs/x", None),
+                                   ("post", "/v1/model/reload", None), ("post", "/v1/predict", MATCH)):
+            r = c.request(method.upper(), path, json=body)
+            assert r.status_code == 403, (path, r.text)
+            assert r.json()["error"]["code"] == "auth_not_configured"
+            assert "SOCCER_AUTH_DISABLED" in r.json()["error"]["message"]
+        assert c.get("/ready").json()["checks"]["auth"]["mode"] == "api_keys"
 
 
 def test_key_check_uses_constant_time_compare_for_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,13 +89,28 @@ def test_key_check_uses_constant_time_compare_for_every_key(monkeypatch: pytest.
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    assert key_is_valid(KEYS[0], KEYS)
-    # No early exit on the first match: every configured key is compared.
-    assert [b for _, b in calls] == [k.encode() for k in KEYS]
+    digests = parse_keys(",".join(KEYS))
+    assert digests == tuple(key_digest(k) for k in KEYS) and not set(KEYS) & set(digests)
+    assert key_is_valid(KEYS[0], digests)
+    # No early exit on the first match: every configured key is compared (as digests).
+    assert [b for _, b in calls] == [d.encode() for d in digests]
     calls.clear()
-    assert not key_is_valid("nope", KEYS)
+    assert not key_is_valid("nope", digests)
     assert len(calls) == len(KEYS)
-    assert key_is_valid(None, []) and not key_is_valid(None, KEYS)
+    # No keys: nothing is valid (the routes fail closed).
+    assert not key_is_valid(None, []) and not key_is_valid(KEYS[0], []) and not key_is_valid(None, digests)
+    # A deployment may configure the digest instead of the key: the key still opens.
+    assert key_is_valid(KEYS[1], parse_keys(key_digest(KEYS[1]).upper().replace("SHA256:", "sha256:")))
+
+
+def test_settings_keep_only_digests_of_the_keys() -> None:
+    from soccer_serving.settings import ServingSettings
+
+    s = ServingSettings(warehouse_url="sqlite:///:memory:", api_keys=f"{KEYS[0]}, {KEYS[1]}",
+                        admin_api_keys=ADMIN_KEY)
+    dumped = s.model_dump_json()
+    assert all(k not in dumped for k in (*KEYS, ADMIN_KEY))
+    assert s.admin_key_list() == [key_digest(ADMIN_KEY)] and len(s.api_key_list()) == 3
 
 
 def test_body_over_limit_is_413(offline_client: TestClient) -> None:

@@ -71,11 +71,18 @@ def test_protected_predictions_mean_a_protected_board(warehouse_url: str, redis_
         assert c.get("/board").status_code == 401
 
 
-def test_protect_predict_without_keys_is_open_like_the_api(warehouse_url: str, redis_namespace: str) -> None:
+def test_protect_predict_without_keys_fails_closed_like_the_api(warehouse_url: str,
+                                                                 redis_namespace: str) -> None:
     settings = offline_api_settings(warehouse_url, redis_namespace, job_queue="board-q", api_keys=[],
                                     protect_predict=True)
     with offline_client(settings) as c:
+        assert c.get("/board").status_code == 403
+        r = c.post("/v1/predict", json=MATCH)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "auth_not_configured"
+    # Explicitly turned off for local use: open, and /ready says so.
+    with offline_client(settings.model_copy(update={"auth_disabled": True})) as c:
         assert c.get("/board").status_code == 200
+        assert c.get("/ready").json()["checks"]["auth"]["mode"] == "disabled"
 
 
 def test_the_board_offers_the_fixtures_best_prices(shared_data) -> None:
