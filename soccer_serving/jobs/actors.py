@@ -35,6 +35,7 @@ from soccer_serving.fixtures import upcoming_items
 from soccer_serving.jobs import store
 from soccer_serving.metrics import WorkerMetrics
 from soccer_serving.predictor import (
+    InvalidMatch,
     MatchQuery,
     Prediction,
     PredictionError,
@@ -124,6 +125,7 @@ class JobRunner:
             store.finish_job(self.engine, job_id, store.JOB_FAILED, error)
             return store.JOB_FAILED
         items = job["items"]
+        from_fixtures = items is None or bool((job["request"] or {}).get("upcoming"))
         if items is None:
             req = job["request"] or {}
             if not (isinstance(req, dict) and req.get("upcoming") and req.get("league")):
@@ -133,11 +135,20 @@ class JobRunner:
             items = store.get_job(self.engine, job_id)["items"]  # type: ignore[index]
         if not isinstance(items, list):
             raise ValueError(f"job items are a {type(items).__name__}, not a list")
-        try:
-            queries = [query_from_item(it) for it in items]
-        except ValidationError as exc:
-            raise ValueError(f"job items are invalid: {exc.error_count()} error(s): "
-                             f"{short_error(exc, 200)}") from None
+        # A client's items were validated by the API: one that is not is a corrupt job (it fails,
+        # after its retries). Fixtures come from the site: a bad row (odds above the API's limit, a
+        # missing team) is that item's error and the other fixtures are still predicted.
+        queries: list[MatchQuery | None] = []
+        invalid: dict[int, tuple[MatchQuery, InvalidMatch]] = {}
+        for i, it in enumerate(items):
+            try:
+                queries.append(query_from_item(it))
+            except ValidationError as exc:
+                if not from_fixtures:
+                    raise ValueError(f"job items are invalid: {exc.error_count()} error(s): "
+                                     f"{short_error(exc, 200)}") from None
+                queries.append(None)
+                invalid[i] = (_raw_query(it), InvalidMatch(f"invalid fixture: {_first_error(exc)}"))
         pinned = self._pin_models(job)
         models = {v: self._model(v, p["name"], p["version"]) for v, p in pinned.items()}
         done = store.done_item_indices(self.engine, job_id)
@@ -147,10 +158,13 @@ class JobRunner:
             chunk = pending[start : start + size]
             if self.settings.job_item_delay_seconds:
                 time.sleep(self.settings.job_item_delay_seconds * len(chunk))
-            results = self.predictor.predict([queries[i] for i in chunk], models)
+            valid = [i for i in chunk if i not in invalid]
+            batch = [q for i in valid if (q := queries[i]) is not None]
+            predicted = dict(zip(valid, self.predictor.predict(batch, models), strict=True))
             rows, logs = [], []
-            for i, res in zip(chunk, results, strict=True):
-                rows.append(result_row(i, queries[i], res))
+            for i in chunk:
+                q, res = invalid[i] if i in invalid else (queries[i], predicted[i])
+                rows.append(result_row(i, q, res))  # type: ignore[arg-type]  # q is set for valid items
                 if isinstance(res, Prediction):
                     logs.append({**res.log_row(), "source": "job", "item_index": i})
             written = store.write_job_results(self.engine, job_id, rows, logs)
@@ -159,6 +173,20 @@ class JobRunner:
             self.metrics.items.labels("error").inc(min(n_err, written))
         store.finish_job(self.engine, job_id, store.JOB_SUCCEEDED)
         return store.JOB_SUCCEEDED
+
+
+def _raw_query(item: Any) -> MatchQuery:
+    """What can be read of an item that does not validate (for its error row)."""
+    d = item if isinstance(item, dict) else {}
+    return MatchQuery(str(d.get("league", ""))[:8], str(d.get("home_team", ""))[:80],
+                      str(d.get("away_team", ""))[:80])
+
+
+def _first_error(exc: ValidationError) -> str:
+    e = exc.errors()[0]
+    where = ".".join(str(x) for x in e.get("loc", ()))
+    return f"{where}: {e.get('msg', 'invalid')}" + (f" (and {exc.error_count() - 1} more)"
+                                                     if exc.error_count() > 1 else "")
 
 
 def result_row(index: int, q: MatchQuery, res: Prediction | PredictionError) -> dict[str, Any]:
