@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from soccer_assets.core.names import CHAMPION_ALIAS, REGISTERED_NAMES
+from soccer_serving.keys import parse_keys
 
 
 class ServingSettings(BaseSettings):
@@ -104,8 +105,6 @@ class ServingSettings(BaseSettings):
             self.warehouse_url = f"sqlite:///{self.data_dir / 'warehouse.db'}"
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{self.data_dir / 'mlflow.db'}"
-        from soccer_serving.auth import parse_keys
-
         # Only digests stay in memory (and in anything that dumps the settings).
         self.api_keys = ",".join(parse_keys(self.api_keys))
         self.admin_api_keys = ",".join(parse_keys(self.admin_api_keys))
