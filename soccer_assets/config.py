@@ -54,6 +54,19 @@ class SoccerConfig(BaseSettings):
     leagues: str = Field(default=",".join(DEFAULT_LEAGUES), description="Comma-separated league codes.")
     first_season: str = FIRST_SEASON
     last_season: str = Field(default="", description="Default: the current season.")
+    # Declarative automation (ADR 0014). Off by default so a local `dg dev` starts nothing on its
+    # own; the production overlay sets SOCCER_AUTOMATION=true (deploy/k8s/overlays/production).
+    automation: bool = Field(
+        default=False,
+        description="Start the automation sensor (default_automation_condition_sensor) and the weekly "
+        "schedule as running (SOCCER_AUTOMATION). A state set in the UI or CLI takes precedence.",
+    )
+    freshness_days: int = Field(
+        default=21, ge=1,
+        description="The current season's matches and team_state are stale when, in season, their "
+        "latest match is older than this many days (SOCCER_FRESHNESS_DAYS; 21 covers an "
+        "international break plus the weekly fetch).",
+    )
 
     @field_validator("source_url")
     @classmethod

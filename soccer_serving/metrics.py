@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
+from soccer_assets.monitoring.freshness import DEFAULT_MAX_AGE_DAYS, as_date, freshness
 from soccer_assets.storage import prediction_log as plog
+from soccer_assets.storage import tables
 from soccer_serving.jobs import store as jobs_store
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,16 +96,58 @@ class ServingCollector(Collector):
     """Scrape-time metrics from the model manager and the warehouse."""
 
     def __init__(self, manager: ModelManager, engine_fn: Callable[[], Engine | None],
-                 log_writer_fn: Callable[[], Any] | None = None):
+                 log_writer_fn: Callable[[], Any] | None = None, *,
+                 freshness_days: int = DEFAULT_MAX_AGE_DAYS,
+                 clock: Callable[[], dt.datetime] | None = None):
         self.manager = manager
         self.engine_fn = engine_fn
         self.log_writer_fn = log_writer_fn
+        self.freshness_days = freshness_days
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def collect(self) -> Iterator[Any]:
         yield from self._models()
         yield from self._log_writer()
         yield from self._warehouse()
+        yield from self._freshness()
         yield from self._live()
+
+    def _freshness(self) -> Iterator[Any]:
+        """Age of each league's latest match in ``matches`` and in ``team_state``, and whether it is
+        stale: the rule of the Dagster checks ``matches_fresh``/``team_state_fresh``
+        (:mod:`soccer_assets.monitoring.freshness`)."""
+        engine = self.engine_fn()
+        if engine is None:
+            return
+        t = tables.matches
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(select(t.c.league, func.max(t.c.date)).group_by(t.c.league)).all()
+            latest = {"matches": {str(lg): as_date(d) for lg, d in rows if d is not None},
+                      "team_state": {str(r["league"]): as_date(r["as_of"]) - dt.timedelta(days=1)
+                                     for r in plog.team_state_summary(engine)}}
+        except Exception as exc:  # reported by soccer_warehouse_up; a scrape must not fail
+            logger.warning("metrics: freshness unreadable: %s", exc)
+            return
+        now = self.clock()
+        age = GaugeMetricFamily("soccer_data_age_seconds",
+                                "Seconds since the latest match of a league in an asset "
+                                "(matches, team_state).",
+                                labels=["asset", "league"])
+        stale = GaugeMetricFamily("soccer_data_stale",
+                                  "1 if, in season, the asset's latest match of the league is older than the "
+                                  "freshness window (soccer_data_freshness_window_seconds).",
+                                  labels=["asset", "league"])
+        window = GaugeMetricFamily("soccer_data_freshness_window_seconds",
+                                   "The freshness window of the current season's data.")
+        window.add_metric([], self.freshness_days * 86400.0)
+        for asset, by_league in latest.items():
+            for league, day in sorted(by_league.items()):
+                midnight = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+                age.add_metric([asset, league], max(0.0, (now - midnight).total_seconds()))
+                verdict = freshness(day, now.date(), self.freshness_days)
+                stale.add_metric([asset, league], 1.0 if verdict.stale else 0.0)
+        yield from (age, stale, window)
 
     def _live(self) -> Iterator[Any]:
         """The live-monitoring figures of the Dagster ``live_monitoring`` asset, one gauge family

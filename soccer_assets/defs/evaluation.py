@@ -18,11 +18,14 @@ from soccer_assets.core.names import VARIANTS
 
 # Assets of other modules by module attribute: importing the object would make the defs loader
 # find it twice.
-from soccer_assets.defs import modeling
+from soccer_assets.defs import automation, modeling
 from soccer_assets.defs.modeling import METRICS
 from soccer_assets.defs.partitions import SEASONS
 from soccer_assets.defs.resources import LakeResource, MlflowResource
 from soccer_assets.storage.lake import parquet_bytes
+
+# Derived code version (ADR 0014).
+CODE_VERSION = automation.code_version(__name__, "soccer_assets.modeling")
 
 MARKET_METRICS = ("log_loss", "brier")
 MARKETS_SCORED = ("totals_2.5", "asian_handicap", "btts", "correct_score")
@@ -67,7 +70,7 @@ def _season_of(context: dg.AssetExecutionContext) -> str:
     group_name="modeling",
     deps=[modeling.trained_model],
     kinds={"mlflow"},
-    code_version="2",
+    code_version=CODE_VERSION,
     description="The season's out-of-sample metrics of each model against climatology, the Elo "
     "baseline and the de-margined market odds, per league, and per market (totals 2.5, Asian "
     "handicap, BTTS, correct score) against the market and a weekly-refitted Dixon-Coles model, "
@@ -130,7 +133,7 @@ def model_evaluation(
     group_name="modeling",
     deps=[modeling.trained_model],
     kinds={"mlflow"},
-    code_version="1",
+    code_version=CODE_VERSION,
     description="Value bets of each model on the season where its edge over the best opening price "
     "beats a threshold chosen on the season before; flat and quarter-Kelly stakes settled at that "
     "price; ROI with a bootstrap interval, drawdown and closing-line value per market, league and "

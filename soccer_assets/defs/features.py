@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
@@ -15,7 +16,7 @@ from soccer_assets.core.seasons import (
     season_start_year,
     split_partition_key,
 )
-from soccer_assets.defs import ingestion
+from soccer_assets.defs import automation, ingestion
 from soccer_assets.defs.ingestion import BULK, run_partitions
 from soccer_assets.defs.partitions import PARTITIONS, SEASON_KEYS, earlier_seasons_mapping
 from soccer_assets.defs.resources import LakeResource, WarehouseResource
@@ -36,6 +37,10 @@ with warnings.catch_warnings():
             SEASON_DIM: dg.DimensionPartitionMapping(SEASON_DIM, earlier_seasons_mapping(SEASON_KEYS)),
         }
     )
+
+
+# Derived code versions (ADR 0014): the feature code, and this module's wiring of it.
+FEATURES_CODE_VERSION = automation.code_version(__name__, "soccer_assets.features")
 
 
 def feature_params() -> FeatureParams:
@@ -99,16 +104,18 @@ def _feature_summary(df: pd.DataFrame) -> str:
     partitions_def=PARTITIONS,
     group_name="features",
     kinds={"parquet", "pandas"},
-    code_version="1",
+    code_version=FEATURES_CODE_VERSION,
     io_manager_key="lake_io",
     backfill_policy=BULK,
+    automation_condition=automation.on_new_data(),
     ins={"matches": dg.AssetIn(partition_mapping=SAME_LEAGUE_EARLIER_SEASONS)},
     description="Pre-match features (Elo, pi-ratings, form, rest, market) for every match of a "
-    "league-season, computed from that league's earlier matches only.",
+    "league-season, computed from that league's earlier matches only. Automated: re-runs when the "
+    "matches of its league's same or an earlier season change.",
 )
 def match_features(
     context: dg.AssetExecutionContext, matches: dict[str, pd.DataFrame]
-) -> dg.Output:
+) -> Iterator[dg.Output | dg.AssetObservation]:
     seasons = list(PARTITIONS.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys())
     wanted: dict[str, list[str]] = {}
     for league, season in run_partitions(context):
@@ -140,18 +147,23 @@ def match_features(
     if len(frames) == 1:
         ((key, own),) = frames.items()
         preview = own[["date", "home_team", "away_team", "elo_diff", "pi_expected_gd", "market_p_home"]]
-        return dg.Output(
-            own,
-            metadata={
-                "dagster/row_count": len(own),
-                "seasons_used": dg.MetadataValue.json(used),
-                "rating_null_rate": summary[key]["rating_null_rate"],
-                "feature_params_hash": params_hash(params),
-                "summary": dg.MetadataValue.md(_feature_summary(own)),
-                "preview": dg.MetadataValue.md(preview.head(10).round(4).to_markdown(index=False)),
-            },
-        )
-    return dg.Output(
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output
+            output = dg.Output(
+                own,
+                data_version=dg.DataVersion(automation.frame_version(own)),
+                metadata={
+                    "dagster/row_count": len(own),
+                    "seasons_used": dg.MetadataValue.json(used),
+                    "rating_null_rate": summary[key]["rating_null_rate"],
+                    "feature_params_hash": params_hash(params),
+                    "summary": dg.MetadataValue.md(_feature_summary(own)),
+                    "preview": dg.MetadataValue.md(preview.head(10).round(4).to_markdown(index=False)),
+                },
+            )
+        yield output
+        return
+    yield dg.Output(
         frames,
         metadata={
             "dagster/row_count": sum(len(f) for f in frames.values()),
@@ -159,14 +171,19 @@ def match_features(
             "partitions": dg.MetadataValue.md(pd.DataFrame.from_dict(summary, orient="index").to_markdown()),
         },
     )
+    yield from automation.partition_versions(
+        "match_features", {k: automation.frame_version(f) for k, f in frames.items()}
+    )
 
 
 @dg.asset(
     group_name="features",
     kinds={"sql"},
-    code_version="1",
+    code_version=FEATURES_CODE_VERSION,
     deps=[ingestion.matches],
-    description="Every team's current ratings and form (the online feature store read by the API).",
+    automation_condition=automation.on_new_data(),
+    description="Every team's current ratings and form (the online feature store read by the API); "
+    "data version = hash of the states. Automated: re-runs when any league-season's matches change.",
 )
 def team_state(
     context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
@@ -178,6 +195,7 @@ def team_state(
     digest = params_hash(params)
     wh = warehouse.get()
     table = []
+    versions: dict[str, str] = {}
     for league in leagues:
         stored = [s for s in seasons if store.has_table("matches", league, s)]
         if not stored:
@@ -197,11 +215,13 @@ def team_state(
         ]
         # The state holds every stored match, i.e. all matches dated before the day after the last.
         wh.replace_team_state(league, rows, as_of=last + dt.timedelta(days=1), feature_params_hash=digest)
+        versions[league] = automation.json_version(rows)
         table.append({"league": league, "teams": len(rows), "last_match": str(last),
                       "current_season_teams": sum(r["season"] == stored[-1] for r in rows)})
     if not table:
         raise dg.Failure(description="no matches are materialized yet", allow_retries=False)
     return dg.MaterializeResult(
+        data_version=dg.DataVersion(automation.json_version([digest, versions])),
         metadata={
             "leagues": dg.MetadataValue.md(pd.DataFrame(table).to_markdown(index=False)),
             "teams": sum(t["teams"] for t in table),

@@ -9,6 +9,7 @@ import pandas as pd
 
 from soccer_assets.core import quality
 from soccer_assets.core.seasons import partition_key, split_partition_key
+from soccer_assets.defs import automation
 from soccer_assets.defs.partitions import PARTITIONS
 from soccer_assets.defs.resources import FootballDataSource, LakeResource, WarehouseResource
 from soccer_assets.sources.fetch import CachedFile, fetch_seasons
@@ -31,6 +32,16 @@ MATCH_CHECKS = [
     ("expected_row_count", False),
 ]
 
+# Derived code versions (ADR 0014): the modules that decide what each asset stores.
+RAW_CODE_VERSION = automation.code_version(
+    __name__, "soccer_assets.sources.client", "soccer_assets.sources.fetch", "soccer_assets.sources.parser"
+)
+MATCHES_CODE_VERSION = automation.code_version(
+    __name__, "soccer_assets.sources.parser", "soccer_assets.core.quality", "soccer_assets.core.schema",
+    "soccer_assets.core.teams", "soccer_assets.core.seasons",
+)
+
+
 def run_partitions(context: dg.AssetExecutionContext) -> list[tuple[str, str]]:
     """The (league, season) pairs of this run: one for a partition run, many for a bulk run."""
     return [split_partition_key(str(k)) for k in context.partition_keys]
@@ -44,13 +55,14 @@ def _bulk_table(rows: dict[str, dict[str, object]]) -> dg.MetadataValue:
     partitions_def=PARTITIONS,
     group_name="ingestion",
     kinds={"csv"},
-    code_version="1",
+    code_version=RAW_CODE_VERSION,
     backfill_policy=BULK,
-    description="A league-season file exactly as football-data.co.uk serves it; data version = sha256.",
+    description="A league-season file exactly as football-data.co.uk serves it; data version = sha256 "
+    "(per partition, also in a bulk run). Fetched by the weekly schedule or by hand, never by automation.",
 )
 def raw_match_files(
     context: dg.AssetExecutionContext, source: FootballDataSource, lake: LakeResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
     store = lake.get()
     fetched_files = {}
     errors: dict[str, str] = {}
@@ -112,14 +124,19 @@ def raw_match_files(
         }
     if len(summary) == 1:
         (info,) = summary.values()
-        return dg.MaterializeResult(
+        yield dg.MaterializeResult(
             data_version=dg.DataVersion(str(info["sha256"])),
             metadata={
                 "url": dg.MetadataValue.url(str(info["url"])),
                 **{k: v for k, v in info.items() if k != "url"},
             },
         )
-    return dg.MaterializeResult(metadata={"partitions": _bulk_table(summary), "files": len(summary)})
+        return
+    yield dg.MaterializeResult(metadata={"partitions": _bulk_table(summary), "files": len(summary)})
+    # An unchanged file keeps its data version: automation downstream sees no change.
+    yield from automation.partition_versions(
+        "raw_match_files", {k: str(v["sha256"]) for k, v in summary.items()}
+    )
 
 
 @dg.asset(
@@ -127,13 +144,15 @@ def raw_match_files(
     group_name="ingestion",
     deps=[raw_match_files],
     kinds={"parquet", "sql"},
-    code_version="1",
+    code_version=MATCHES_CODE_VERSION,
     io_manager_key="lake_io",
     backfill_policy=BULK,
+    automation_condition=automation.on_new_data(),
     check_specs=[
         dg.AssetCheckSpec(name, asset="matches", blocking=blocking) for name, blocking in MATCH_CHECKS
     ],
-    description="Parsed, typed and validated matches of a league-season, in the warehouse and as Parquet.",
+    description="Parsed, typed and validated matches of a league-season, in the warehouse and as Parquet; "
+    "data version = hash of the table. Automated: re-runs when its file's data version changes.",
 )
 def matches(
     context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
@@ -181,14 +200,14 @@ def matches(
         summary[key] = {"rows": written, "first_date": str(df["date"].min().date()),
                         "last_date": str(df["date"].max().date()), "source_sha256": sha}
     if len(parts) == 1:
-        ((key, (_lg, _se, sha, parsed, outcomes)),) = parts.items()
+        ((key, (_lg, _se, _sha, parsed, outcomes)),) = parts.items()
         df = frames[key]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output
             output = dg.Output(
                 df,
                 metadata=_matches_metadata(df, parsed.unknown_columns, parsed.blank_rows, len(df)),
-                data_version=dg.DataVersion(sha) if sha else None,
+                data_version=dg.DataVersion(automation.frame_version(df)),
             )
         yield output
         for o in outcomes:
@@ -199,6 +218,9 @@ def matches(
         metadata={"dagster/row_count": sum(len(f) for f in frames.values()),
                   "rows_by_partition": dg.MetadataValue.json({k: len(f) for k, f in frames.items()}),
                   "partitions": _bulk_table(summary)},
+    )
+    yield from automation.partition_versions(
+        "matches", {k: automation.frame_version(f) for k, f in frames.items()}
     )
     # Checks are reported once per run: passed only if every partition passed, with the
     # partitions that did not named in the metadata.

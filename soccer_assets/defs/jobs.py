@@ -11,6 +11,14 @@ ingest_job = dg.define_asset_job(
     description="Fetch, parse, validate and store league-season files.",
 )
 
+fetch_job = dg.define_asset_job(
+    "fetch_raw_files",
+    selection=dg.AssetSelection.assets("raw_match_files"),
+    partitions_def=PARTITIONS,
+    description="Fetch league-season files (conditional requests). What the weekly schedule runs: the "
+    "automation then rebuilds only what a changed file reaches (ADR 0014).",
+)
+
 league_season_job = dg.define_asset_job(
     "league_season_pipeline",
     selection=dg.AssetSelection.groups("ingestion") | dg.AssetSelection.assets("match_features"),

@@ -23,12 +23,15 @@ from soccer_assets.core.seasons import (
     season_from_start_year,
     season_start_year,
 )
-from soccer_assets.defs import features, ingestion
+from soccer_assets.defs import automation, features, ingestion
 from soccer_assets.defs.partitions import PARTITIONS, SEASONS
 from soccer_assets.defs.resources import LakeResource, MlflowResource
 from soccer_assets.modeling import metrics as M
 from soccer_assets.modeling.split import temporal_split as make_split
 from soccer_assets.storage.lake import Lake, parquet_bytes
+
+# Derived code version (ADR 0014): the modelling code and its wiring here.
+CODE_VERSION = automation.code_version(__name__, "soccer_assets.modeling", "soccer_assets.core.gate")
 
 # xgboost, scikit-learn and mlflow are imported inside the assets that use them: every Dagster
 # run process and code server imports this module, and those imports cost seconds each.
@@ -119,7 +122,7 @@ def _season_of(context: dg.AssetExecutionContext) -> str:
     group_name="modeling",
     deps=SEASON_UPSTREAM,
     kinds={"parquet"},
-    code_version="1",
+    code_version=CODE_VERSION,
     description="Walk-forward split for an evaluated season S: training = matches before S, "
     "validation = the last training season, test = S.",
 )
@@ -153,7 +156,7 @@ def temporal_split(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.
     group_name="modeling",
     deps=[temporal_split, *SEASON_UPSTREAM],
     kinds={"xgboost", "mlflow"},
-    code_version="1",
+    code_version=CODE_VERSION,
     description="XGBoost 1X2 and goal models (`ratings` and `market` variants) trained on the "
     "split's training rows with early stopping on its validation window, with the test season's "
     "score grids, market scores and betting candidates; one MLflow run per model.",
@@ -236,7 +239,7 @@ def last_completed_season(stored: list[str], today_season: str) -> str:
     group_name="modeling",
     deps=ALL_UPSTREAM,
     kinds={"xgboost", "mlflow"},
-    code_version="1",
+    code_version=CODE_VERSION,
     check_specs=[dg.AssetCheckSpec("quality_gate", asset="champion_model", blocking=True)],
     description="Models trained on every completed season, registered in MLflow as `challenger`; "
     "the blocking quality gate moves `champion` to them only if they beat climatology, the Elo "

@@ -23,11 +23,16 @@ import pandas as pd
 
 from soccer_assets.core.names import CHAMPION_ALIAS
 from soccer_assets.core.seasons import season_from_start_year, season_of_date, season_start_year
-from soccer_assets.defs import ingestion, jobs
+from soccer_assets.defs import automation, ingestion, jobs
 from soccer_assets.defs.resources import LakeResource, MlflowResource, WarehouseResource
 from soccer_assets.monitoring import alerts, clv, drift, live, report
 from soccer_assets.storage import prediction_log
 from soccer_assets.storage.lake import parquet_bytes
+
+# Derived code version (ADR 0014): the pure monitoring modules used here and this wiring.
+CODE_VERSION = automation.code_version(
+    __name__, *(f"soccer_assets.monitoring.{m}" for m in ("alerts", "clv", "drift", "live", "report"))
+)
 
 ASSET_KEY = dg.AssetKey("live_monitoring")
 RPS_CHECK = "live_rps_vs_training"
@@ -220,7 +225,7 @@ def _png_md(png: bytes, alt: str) -> dg.MetadataValue:
         dg.AssetKey("champion_model"),
     ],
     kinds={"sql", "mlflow"},
-    code_version="2",  # 2: closing-line value of the value picks
+    code_version=CODE_VERSION,
     # Re-score when new results are ingested (or a new champion is trained).
     automation_condition=(
         dg.AutomationCondition.any_deps_updated().since_last_handled() & ~dg.AutomationCondition.in_progress()

@@ -1,20 +1,26 @@
-"""Schedules: the weekly refresh of the current season."""
+"""Schedules: the weekly refresh of the current season.
+
+The schedule only fetches the files (``fetch_raw_files``); the automation sensor rebuilds what a
+changed file reaches, and nothing when the bytes are the same (ADR 0014). Both start as running
+where ``SOCCER_AUTOMATION=true`` (production) and as stopped elsewhere.
+"""
 
 import dagster as dg
 
 from soccer_assets.core.names import LEAGUE_TAG
 from soccer_assets.core.seasons import current_season, partition_key
-from soccer_assets.defs import jobs
+from soccer_assets.defs import automation, jobs
 from soccer_assets.defs.partitions import PARTITIONS
 
 
 @dg.schedule(
-    job=jobs.league_season_job,
+    job=jobs.fetch_job,
     cron_schedule="0 6 * * 2",
     execution_timezone="Europe/London",
-    description="Weekly refresh of the current season for every league (Tuesday 06:00, after "
-    "the weekend and Monday matches are published): one run over all leagues.",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Weekly fetch of the current season's file of every league (Tuesday 06:00, after "
+    "the weekend and Monday matches are published): one run over all leagues; the automation sensor "
+    "rebuilds what changed. Running where SOCCER_AUTOMATION=true.",
+    default_status=automation.default_status()[1],
 )
 def weekly_current_season(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     season = current_season(context.scheduled_execution_time.date())

@@ -58,6 +58,10 @@ def _mapping(mapping: dg.PartitionMapping | None) -> Any:
     return {"type": type(mapping).__name__}
 
 
+def _condition(condition: dg.AutomationCondition | None) -> str | None:
+    return None if condition is None else condition.get_label() or condition.name
+
+
 def snapshot(defs: dg.Definitions) -> dict[str, Any]:
     graph = defs.resolve_asset_graph()
     assets: dict[str, Any] = {}
@@ -77,6 +81,7 @@ def snapshot(defs: dg.Definitions) -> dict[str, Any]:
             "checks": {spec.name: {"blocking": spec.blocking} for spec in assets_def.check_specs},
             "backfill_policy": type(assets_def.backfill_policy).__name__
             if assets_def.backfill_policy else None,
+            "automation": _condition(node.automation_condition),
         }
     jobs = {}
     for job in sorted(defs.jobs or [], key=lambda j: j.name):
@@ -90,10 +95,18 @@ def snapshot(defs: dg.Definitions) -> dict[str, Any]:
                  "default_status": s.default_status.value}
         for s in defs.schedules or []
     }
-    sensors = {s.name: {"jobs": sorted(j.name for j in s.jobs)} for s in defs.sensors or []}
+    sensors = {
+        s.name: {"jobs": sorted(j.name for j in s.jobs) if s.has_jobs else [],
+                 "type": s.sensor_type.value, "default_status": s.default_status.value}
+        for s in defs.sensors or []
+    }
+    checks = {}
+    for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):
+        checks[key.to_user_string()] = {"automation": _condition(graph.get(key).automation_condition)}
     repo = defs.get_repository_def()
     return {
         "assets": assets,
+        "asset_checks": checks,
         "jobs": jobs,
         "schedules": dict(sorted(schedules.items())),
         "sensors": dict(sorted(sensors.items())),
