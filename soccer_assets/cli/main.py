@@ -63,6 +63,12 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-champion", action="store_true", help="skip training/registering the champion")
     p.add_argument(
+        "--allow-fewer-matches",
+        action="store_true",
+        help="accept a season file with fewer matches than the stored copy (a correction by the source; "
+        "logged). Without it such a file fails its partition and nothing stored is replaced",
+    )
+    p.add_argument(
         "--per-partition",
         action="store_true",
         help="one Dagster run per league-season instead of one run per contiguous range (slower; "
@@ -114,7 +120,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     summary = run_with_progress(
         config, keys, test_seasons=test_seasons, champion=not args.no_champion,
-        bulk=not args.per_partition, verbose=args.verbose,
+        bulk=not args.per_partition, verbose=args.verbose, allow_fewer_matches=args.allow_fewer_matches,
     )
     print()
     print(summary.render())

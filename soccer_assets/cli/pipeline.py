@@ -110,6 +110,8 @@ class _Runner:
     instance: dg.DagsterInstance
     progress: Progress = field(default_factory=_NoProgress)
     logging: RunLogging | None = None
+    # Config of named ops, applied to every run whose job has them (e.g. allow_fewer_matches).
+    op_config: dict[str, dict[str, object]] = field(default_factory=dict)
     _jobs: dict[str, dg.JobDefinition] = field(default_factory=dict)
 
     def job(self, defs: dg.Definitions, name: str) -> dg.JobDefinition:
@@ -130,6 +132,13 @@ class _Runner:
             if partition is not None and job.partitioned_config is not None:
                 run_config = dict(job.partitioned_config.get_run_config_for_partition_key(partition))
             run_config["loggers"] = {**run_config.get("loggers", {}), **self.logging.config}
+        ops = {name: {"config": c} for name, c in self.op_config.items() if job.graph.has_node_named(name)}
+        if ops:
+            if run_config is None:
+                run_config = {}
+                if partition is not None and job.partitioned_config is not None:
+                    run_config = dict(job.partitioned_config.get_run_config_for_partition_key(partition))
+            run_config["ops"] = {**run_config.get("ops", {}), **ops}
         self.progress.start(label or key)
         result = job.execute_in_process(run_config=run_config, partition_key=partition,
                                         instance=self.instance, raise_on_error=False, tags=tags)
@@ -250,6 +259,7 @@ def run_pipeline(
     bulk: bool = True,
     progress: Progress | None = None,
     run_logging: RunLogging | None = None,
+    allow_fewer_matches: bool = False,
 ) -> PipelineSummary:
     """Materialize ``keys`` and the stages after them with the definitions built for ``config``.
 
@@ -261,6 +271,8 @@ def run_pipeline(
     defs = build_definitions(config)
     instance = instance or dg.DagsterInstance.get()
     runner = _Runner(instance, progress or _NoProgress(), run_logging)
+    if allow_fewer_matches:  # a logged override of the shrinking-file guard (ingestion.IngestConfig)
+        runner.op_config = {op: {"allow_fewer_matches": True} for op in ("raw_match_files", "matches")}
     summary = PipelineSummary()
     summary.partitions = ingest_partitions(keys, instance, defs, bulk=bulk, runner=runner)
     if not any(o.success for o in summary.partitions):
@@ -312,6 +324,7 @@ def run_with_progress(
     bulk: bool = True,
     verbose: bool = False,
     instance: dg.DagsterInstance | None = None,
+    allow_fewer_matches: bool = False,
 ) -> PipelineSummary:
     """:func:`run_pipeline` as the commands run it: a line per stage, the event log in a file.
 
@@ -328,5 +341,5 @@ def run_with_progress(
     with display.pipeline_logging(log_path, stages, verbose=verbose) as run_logging, stages:
         return run_pipeline(
             config, keys, test_seasons=test_seasons, champion=champion, bulk=bulk, instance=instance,
-            progress=stages, run_logging=run_logging,
+            progress=stages, run_logging=run_logging, allow_fewer_matches=allow_fewer_matches,
         )

@@ -126,6 +126,21 @@ def no_columns_dropped(df: pd.DataFrame, raw_rows: list[dict[str, str]], mapped:
     )
 
 
+def fewer_matches_than_stored(league: str, season: str, new: int, stored: int | None,
+                              where: str) -> str | None:
+    """Why a re-served season may not replace the stored one, or None if it may.
+
+    A season only grows at the source; a file with fewer matches than the stored copy (one cut at a
+    row boundary mid-update, a lost last row) would silently erase history, so it is refused.
+    """
+    if stored is None or new >= stored:
+        return None
+    return (f"{league} {season}: the new file has {new} matches where {where} holds {stored}; "
+            "refused, the stored file, matches and features are kept. If the source really corrected "
+            "the season, re-run with `soccer pipeline --allow-fewer-matches` or the run config "
+            "`allow_fewer_matches: true` of raw_match_files and matches (logged)")
+
+
 def run_all(df: pd.DataFrame, season: str) -> list[CheckOutcome]:
     return [
         unique_match_key(df),

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
 from soccer_assets.core import quality
 from soccer_assets.core.seasons import partition_key, split_partition_key
@@ -14,6 +15,7 @@ from soccer_assets.defs.partitions import PARTITIONS
 from soccer_assets.defs.resources import FootballDataSource, LakeResource, WarehouseResource
 from soccer_assets.sources.fetch import CachedFile, fetch_seasons
 from soccer_assets.sources.parser import ParseError, parse_season_csv
+from soccer_assets.storage.lake import Lake
 
 # One run over any number of league-seasons: the per-run cost (~1-10 s) dominates the work of a
 # partition (~50 ms), so a backfill of every partition is one run, not 72.
@@ -42,6 +44,16 @@ MATCHES_CODE_VERSION = automation.code_version(
 )
 
 
+class IngestConfig(dg.Config):
+    """Run config of raw_match_files and matches."""
+
+    allow_fewer_matches: bool = Field(
+        default=False,
+        description="Accept a season file with fewer matches than the stored copy (a legitimate "
+        "correction by the source). Off: such a file fails the partition and nothing is replaced.",
+    )
+
+
 def run_partitions(context: dg.AssetExecutionContext) -> list[tuple[str, str]]:
     """The (league, season) pairs of this run: one for a partition run, many for a bulk run."""
     return [split_partition_key(str(k)) for k in context.partition_keys]
@@ -49,6 +61,14 @@ def run_partitions(context: dg.AssetExecutionContext) -> list[tuple[str, str]]:
 
 def _bulk_table(rows: dict[str, dict[str, object]]) -> dg.MetadataValue:
     return dg.MetadataValue.md(pd.DataFrame.from_dict(rows, orient="index").to_markdown())
+
+
+def _stored_match_count(store: Lake, league: str, season: str) -> int | None:
+    """Matches in the stored raw file, or None when there is none (or it does not parse)."""
+    try:
+        return len(parse_season_csv(store.read_raw(league, season), league, season).matches)
+    except (FileNotFoundError, ParseError):
+        return None
 
 
 @dg.asset(
@@ -61,7 +81,7 @@ def _bulk_table(rows: dict[str, dict[str, object]]) -> dg.MetadataValue:
     "(per partition, also in a bulk run). Fetched by the weekly schedule or by hand, never by automation.",
 )
 def raw_match_files(
-    context: dg.AssetExecutionContext, source: FootballDataSource, lake: LakeResource
+    context: dg.AssetExecutionContext, config: IngestConfig, source: FootballDataSource, lake: LakeResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
     store = lake.get()
     fetched_files = {}
@@ -94,6 +114,14 @@ def raw_match_files(
                 errors[key] = (f"{fetched.url} is not a valid season file ({exc}); "
                                "the previously stored file was kept")
                 continue
+            refused = None if fetched.not_modified else quality.fewer_matches_than_stored(
+                league, season, len(parsed.matches), _stored_match_count(store, league, season),
+                "the stored file")
+            if refused and not config.allow_fewer_matches:
+                errors[key] = refused
+                continue
+            if refused:
+                context.log.warning(f"allow_fewer_matches: storing it anyway. {refused}")
             fetched_files[key] = (league, season, fetched, len(parsed.matches))
     if errors:
         raise dg.Failure(
@@ -155,7 +183,7 @@ def raw_match_files(
     "data version = hash of the table. Automated: re-runs when its file's data version changes.",
 )
 def matches(
-    context: dg.AssetExecutionContext, lake: LakeResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: IngestConfig, lake: LakeResource, warehouse: WarehouseResource
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     store = lake.get()
     parts: dict[str, tuple] = {}
@@ -182,6 +210,14 @@ def matches(
                 f"{o.name} {o.metadata}" for o in failed
             )
             continue
+        # The warehouse is the last line: also a raw file stored by other means may not shrink it.
+        refused = quality.fewer_matches_than_stored(
+            league, season, len(df), warehouse.get().count_matches(league, season) or None, "the warehouse")
+        if refused and not config.allow_fewer_matches:
+            failures[key] = refused
+            continue
+        if refused:
+            context.log.warning(f"allow_fewer_matches: replacing it anyway. {refused}")
         parts[key] = (league, season, sha, parsed, outcomes)
     if failures:
         raise dg.Failure(

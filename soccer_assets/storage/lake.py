@@ -52,11 +52,24 @@ class Lake:
     def write_raw(self, league: str, season: str, data: bytes, meta: dict[str, Any]) -> Path:
         path = self.path("raw_match_files", league, season, "csv")
         meta = {**meta, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        # The copy being replaced stays as <season>.previous.csv (+ sidecar): a file the source
+        # changed can be compared with, or restored from, the one it replaced.
+        if path.exists() and path.read_bytes() != data:
+            previous = self.previous_raw_path(league, season)
+            atomic_write_bytes(previous, path.read_bytes())
+            old_meta = path.with_suffix(".meta.json")
+            if old_meta.exists():
+                atomic_write_bytes(previous.with_suffix(".meta.json"), old_meta.read_bytes())
         # Bytes first, then the sidecar: a crash in between leaves a sidecar whose sha256 no
         # longer matches, which read_raw_meta treats as "no validators" (a full re-fetch).
         atomic_write_bytes(path, data)
         atomic_write_bytes(path.with_suffix(".meta.json"), json.dumps(meta, indent=1).encode())
         return path
+
+    def previous_raw_path(self, league: str, season: str) -> Path:
+        """Where the raw file that the latest stored one replaced is kept."""
+        path = self.path("raw_match_files", league, season, "csv")
+        return path.with_name(f"{path.stem}.previous.csv")
 
     def read_raw(self, league: str, season: str) -> bytes:
         path = self.path("raw_match_files", league, season, "csv")

@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
@@ -111,6 +113,62 @@ def test_unpublished_season_is_a_clear_failure(env, mirror):
 
 
 
+# ------------------------------------------------------------- shorter files (issue 20, point 1)
+
+def _cut(good: bytes, rows: int) -> bytes:
+    """The file's header and first ``rows`` match rows, cut at a row boundary."""
+    lines = good.split(b"\r\n") if b"\r\n" in good else good.split(b"\n")
+    sep = b"\r\n" if b"\r\n" in good else b"\n"
+    return sep.join(lines[: rows + 1]) + sep
+
+
+@pytest.mark.parametrize("rows", [126, 379], ids=["cut_at_a_row_boundary", "missing_its_last_row"])
+def test_a_shorter_file_is_refused_and_nothing_is_replaced(env, mirror, shared_data, rows):
+    good = (shared_data / "mmz4281/2324/E0.csv").read_bytes()
+    short = _cut(good, rows)
+    assert short.count(b"\nE0,") == rows and short.startswith(b"Div,")
+    _assert_failure_keeps_previous(
+        env, mirror, lambda m: m.put(PATH, short), f"the new file has {rows} matches where the stored file "
+        "holds 380; refused")
+    _, wh, data_dir = env
+    assert wh.count_matches("E0", "2023-24") == 380
+    assert (data_dir / "raw_match_files/E0/2023-24.csv").read_bytes() == good
+    assert not (data_dir / "raw_match_files/E0/2023-24.previous.csv").exists()
+
+
+def test_the_warehouse_guard_refuses_a_shorter_raw_file_stored_by_other_means(env, shared_data):
+    res, wh, data_dir = env
+    good = (shared_data / "mmz4281/2324/E0.csv").read_bytes()
+    assert materialize(ASSETS, KEY, res).success
+    before = _snapshot(wh, data_dir)
+    # The raw file is replaced behind the pipeline's back (an old copy restored by hand, say).
+    res["lake"].get().write_raw("E0", "2023-24", _cut(good, 200), {"url": "by-hand"})
+    result = materialize(ASSETS, KEY, res, selection=[matches])
+    assert not result.success
+    assert "the new file has 200 matches where the warehouse holds 380; refused" in failure_text(result)
+    assert _snapshot(wh, data_dir)[:3] == before[:3]
+
+
+def test_allow_fewer_matches_accepts_a_correction_and_keeps_the_previous_raw(env, mirror, shared_data):
+    res, wh, data_dir = env
+    good = (shared_data / "mmz4281/2324/E0.csv").read_bytes()
+    assert materialize(ASSETS, KEY, res).success
+    short = _cut(good, 379)
+    mirror.put(PATH, short)
+    allow = {"ops": {op: {"config": {"allow_fewer_matches": True}} for op in ("raw_match_files", "matches")}}
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(ASSETS, partition_key=KEY, resources=res, run_config=allow,
+                            instance=instance, raise_on_error=False)
+    assert result.success, failure_text(result)
+    assert wh.count_matches("E0", "2023-24") == 379
+    raw = data_dir / "raw_match_files/E0/2023-24.csv"
+    assert raw.read_bytes() == short
+    assert (data_dir / "raw_match_files/E0/2023-24.previous.csv").read_bytes() == good
+    # The override is logged, with the numbers.
+    logged = [r.user_message for r in instance.all_logs(result.run_id) if r.level == logging.WARNING]
+    assert [m for m in logged if m.startswith("allow_fewer_matches") and "holds 380" in m], logged
+
+
 # ------------------------------------------------------------------ slow responses (timeouts)
 
 def _short_timeout(env: Env, mirror: Mirror, seconds: float = 0.5) -> dict[str, object]:
@@ -204,3 +262,32 @@ def test_layout_missing_a_required_column_fails_and_keeps_previous_partition(
     _assert_failure_keeps_previous(
         env, mirror, lambda m: m.put(PATH, _relayout(good, drop="FTHG")), "lacks required columns ['FTHG']"
     )
+
+
+def test_the_pipeline_run_of_the_issue_fails_and_keeps_the_season(mirror, tmp_path, pg_url, shared_data):
+    """`soccer pipeline` over E0 2021-22..2022-23, then E0 2022-23 re-served cut to 126 rows: the
+    partition fails and 380 matches stay; `--allow-fewer-matches` (here: its argument) takes it."""
+    from soccer_assets.cli.pipeline import run_pipeline
+    from soccer_assets.config import load_config
+
+    config = load_config(leagues="E0", first_season="2021-22", last_season="2022-23",
+                         data_dir=tmp_path / "data", warehouse_url=pg_url, source_url=mirror.url,
+                         source_min_interval=0.0)
+    keys = ["E0|2021-22", "E0|2022-23"]
+    instance = dg.DagsterInstance.ephemeral()
+    wh = Warehouse(pg_url)
+    try:
+        first = run_pipeline(config, keys, test_seasons=[], champion=False, instance=instance)
+        assert first.ok and wh.count_matches("E0", "2022-23") == 380
+        mirror.put("/mmz4281/2223/E0.csv", _cut((shared_data / "mmz4281/2223/E0.csv").read_bytes(), 126))
+        again = run_pipeline(config, keys, test_seasons=[], champion=False, instance=instance)
+        assert not again.ok
+        by_key = {o.key: o for o in again.partitions}
+        assert by_key["E0|2021-22"].success and not by_key["E0|2022-23"].success
+        assert "the new file has 126 matches where the stored file holds 380" in by_key["E0|2022-23"].error
+        assert wh.count_matches("E0", "2022-23") == 380
+        forced = run_pipeline(config, keys, test_seasons=[], champion=False, instance=instance,
+                              allow_fewer_matches=True)
+        assert forced.ok and wh.count_matches("E0", "2022-23") == 126
+    finally:
+        wh.dispose()
