@@ -241,6 +241,7 @@ class RegistryClient:
                 raise
             except Exception as exc:
                 raise CorruptModel(f"corrupt model artifact: {short_error(exc)}") from exc
+            check_booster(booster, features)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         booster.set_param({"nthread": 1})
@@ -330,6 +331,35 @@ def check_feature_params(run_data: Any) -> str | None:
     if diff:
         raise ValueError(f"model was trained with other feature parameters (differs in {diff})")
     return None
+
+
+def check_booster(booster: xgb.Booster, features: Sequence[str]) -> None:
+    """Refuse a booster that would answer wrongly or fail every request once swapped in.
+
+    Its objective must be ``multi:softprob`` with the three classes H, D, A; the feature names it was
+    trained with (when it kept them) must be the signature's, in the same order (the row is
+    assembled in the signature's order, so a permutation would silently feed the wrong columns);
+    and a smoke prediction must give one probability row per input that sums to 1.
+    """
+    learner = json.loads(booster.save_config())["learner"]
+    objective = learner["objective"]["name"]
+    classes = int(learner["learner_model_param"].get("num_class", "0"))
+    if objective != "multi:softprob" or classes != 3:
+        raise ValueError(f"not a 3-outcome probability model: objective {objective}, {classes} classes "
+                         "(expected multi:softprob with 3 classes)")
+    trained_on = booster.feature_names
+    if trained_on is not None and tuple(trained_on) != tuple(features):
+        moved = [f"{a}≠{b}" for a, b in zip(trained_on, features, strict=False) if a != b]
+        raise ValueError(f"the booster's features differ from the signature's (order or names: "
+                         f"{moved[:3]}{'…' if len(moved) > 3 else ''}; {len(trained_on)} vs {len(features)})")
+    if booster.num_features() != len(features):
+        raise ValueError(f"the booster takes {booster.num_features()} features, the signature names "
+                         f"{len(features)}")
+    rows = np.zeros((2, len(features)), dtype=np.float32)
+    rows[1] = np.nan  # what a request with missing values sends
+    p = np.asarray(booster.inplace_predict(rows))
+    if p.shape != (2, 3) or not np.isfinite(p).all() or not np.allclose(p.sum(axis=1), 1.0, atol=1e-5):
+        raise ValueError(f"smoke prediction failed: shape {p.shape}, sums {np.round(p.sum(axis=-1), 4)}")
 
 
 def signature_features(signature: Any, variant: str) -> tuple[str, ...]:

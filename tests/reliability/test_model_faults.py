@@ -8,19 +8,24 @@ moves the ``champion`` alias to it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import xgboost as xgb
 from fastapi.testclient import TestClient
 
 from soccer_assets.features.params import FeatureParams
+from soccer_assets.features.state import RATING_FEATURES
+from soccer_serving.registry import check_booster
 from tests.reliability.conftest import MATCH, RATINGS
-from tests.soccer_serving.support import Stack
+from tests.soccer_serving.support import MLFLOW_TEST_ENV, Stack, labels
 
 pytestmark = pytest.mark.integration
 
@@ -119,5 +124,104 @@ def test_corrupt_new_version_keeps_the_old_one_serving_and_says_so(
             assert again == failures
         log = stack.api.log_path.read_text(errors="replace")
         assert re.search(rf"{RATINGS} v{bad} refused: corrupt model artifact", log), stack.api.log_tail()
+    finally:
+        client.set_registered_model_alias(RATINGS, "champion", old)
+
+
+# ------------------------------------------------- checks before a new version serves (point 3)
+
+def _booster(X: pd.DataFrame, y: np.ndarray, **params: Any) -> xgb.Booster:
+    base = {"objective": "multi:softprob", "num_class": 3, "max_depth": 2, "eta": 0.3, "seed": 0,
+            "nthread": 1, "verbosity": 0}
+    return xgb.train({**base, **params}, xgb.DMatrix(X, label=y), num_boost_round=5)
+
+
+@pytest.fixture(scope="module")
+def training(e0_features: pd.DataFrame, e0_matches: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    feats = e0_features[e0_features["season"] < "2023-24"].head(2000)
+    return feats[list(RATING_FEATURES)], labels(e0_matches.set_index("match_id").loc[feats["match_id"]])
+
+
+def _binary(X: pd.DataFrame, y: np.ndarray) -> xgb.Booster:
+    params = {"objective": "binary:logistic", "max_depth": 2, "seed": 0, "nthread": 1, "verbosity": 0}
+    return xgb.train(params, xgb.DMatrix(X, label=(y == 0).astype(int)), num_boost_round=5)
+
+
+def _permuted(X: pd.DataFrame, y: np.ndarray) -> xgb.Booster:
+    return _booster(X[list(reversed(X.columns))], y)
+
+
+def test_the_checks_pass_a_sound_booster_and_name_what_is_wrong(training) -> None:
+    X, y = training
+    features = tuple(X.columns)
+    check_booster(_booster(X, y), features)
+    cases = {
+        "binary:logistic": (_binary(X, y), "objective binary:logistic"),
+        "softmax (labels, not probabilities)": (_booster(X, y, objective="multi:softmax"),
+                                                 "objective multi:softmax"),
+        "two classes": (_booster(X, np.minimum(y, 1), num_class=2), "2 classes"),
+        "permuted features": (_permuted(X, y), "differ from the signature"),
+        "unnamed, fewer features": (xgb.train({"objective": "multi:softprob", "num_class": 3},
+                                              xgb.DMatrix(X.to_numpy()[:, :3], label=y), 2),
+                                    "takes 3 features"),
+    }
+    for case, (booster, message) in cases.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_booster(booster, features)
+        assert case
+
+
+def _register_as_pipeline(tracking_uri: str, name: str, booster: xgb.Booster, X: pd.DataFrame) -> str:
+    """Log and register ``booster`` with the signature of ``X`` (the pipeline's feature order),
+    whatever order it was trained in, as mlflow.xgboost; returns the version."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    for k, v in MLFLOW_TEST_ENV.items():
+        os.environ.setdefault(k, v)
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    with mlflow.start_run():
+        mlflow.set_tag("feature_params_json", json.dumps(FeatureParams().as_dict()))
+        info = mlflow.xgboost.log_model(
+            booster, name="model", signature=infer_signature(X, np.zeros((len(X), 3))),
+            registered_model_name=name, pip_requirements=[f"xgboost=={xgb.__version__}"],
+        )
+    return str(info.registered_model_version)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["binary", "permuted"])
+def test_a_binary_or_permuted_champion_is_refused_and_the_old_one_keeps_answering(
+    stack: Stack, training, kind: str
+) -> None:
+    from mlflow import MlflowClient
+
+    X, y = training
+    client = MlflowClient(tracking_uri=stack.mlflow_uri, registry_uri=stack.mlflow_uri)
+    item = {k: v for k, v in stack.matches[0].items() if k != "odds"}
+    with stack.client() as c:
+        before = c.post("/v1/predict", json=item).json()
+    old = before["model"]["version"]
+    booster = _binary(X, y) if kind == "binary" else _permuted(X, y)
+    bad = _register_as_pipeline(stack.mlflow_uri, RATINGS, booster, X)
+    client.set_registered_model_alias(RATINGS, "champion", bad)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with stack.client() as c:
+                m: dict[str, Any] = c.get("/v1/model").json()["variants"]["ratings"]
+            if bad in m["refused_versions"]:
+                break
+            assert time.monotonic() < deadline, m
+            time.sleep(0.2)
+        expected = "objective binary:logistic" if kind == "binary" else "differ from the signature"
+        assert expected in m["refused_versions"][bad]
+        assert m["loaded"]["version"] == old
+        with stack.client() as c:
+            after = c.post("/v1/predict", json=item)
+        assert after.status_code == 200, after.text
+        assert after.json()["model"]["version"] == old
+        assert after.json()["probabilities"] == before["probabilities"]
     finally:
         client.set_registered_model_alias(RATINGS, "champion", old)
