@@ -221,6 +221,16 @@ class RegistryClient:
                 if "xgboost" in meta.flavors:
                     import mlflow.xgboost
 
+                    from soccer_assets.storage.model_package import inside
+
+                    # mlflow.xgboost imports model_class and joins data to the directory: both
+                    # come from the registry, so only the expected values pass.
+                    conf = meta.flavors["xgboost"]
+                    if conf.get("model_class") not in XGBOOST_MODEL_CLASSES:
+                        raise ValueError(f"refused: xgboost model_class {conf.get('model_class')!r} "
+                                         f"is not one of {list(XGBOOST_MODEL_CLASSES)}")
+                    inside(Path(local), str(conf.get("data") or ""), "xgboost data")
+
                     booster = mlflow.xgboost.load_model(local)
                     if not isinstance(booster, xgb.Booster):
                         raise ValueError(f"{name} v{version} is a {type(booster).__name__}, "
@@ -260,6 +270,9 @@ class RegistryClient:
         )
 
 
+XGBOOST_MODEL_CLASSES = ("xgboost.core.Booster",)
+
+
 def preload_mlflow() -> None:
     """Import every MLflow module serving uses, once, in the calling thread.
 
@@ -276,31 +289,11 @@ def preload_mlflow() -> None:
 
 
 def _load_outcome_pyfunc(local: Path, meta: Any) -> Any:
-    """The pipeline's pyfunc package (``soccer_assets.storage.model_store``) without unpickling its
-    class: the files of :mod:`soccer_assets.modeling.artifact` into a ``modeling.train.TrainedModel``."""
-    from soccer_assets.modeling import artifact
+    """The pipeline's pyfunc package read from its files, never unpickled or run
+    (:func:`soccer_assets.storage.model_package.read_outcome_package`)."""
+    from soccer_assets.storage.model_package import read_outcome_package
 
-    conf = meta.flavors.get("python_function", {})
-    paths: dict[str, Path] = {}
-    for key, entry in (conf.get("artifacts") or {}).items():
-        rel = entry.get("path") if isinstance(entry, dict) else entry
-        if rel:
-            paths[key] = local / rel
-    booster_path = paths.get(artifact.BOOSTER_ARTIFACT) or _find(local, artifact.BOOSTER_FILE)
-    meta_path = paths.get(artifact.META_ARTIFACT) or _find(local, artifact.META_FILE)
-    if booster_path is None or meta_path is None or not booster_path.exists() or not meta_path.exists():
-        raise ValueError("unsupported model format: neither an mlflow.xgboost model nor the "
-                         f"outcome pyfunc package ({artifact.BOOSTER_FILE} + {artifact.META_FILE})")
-    info = artifact.parse_meta(meta_path.read_text())
-    goals_path = paths.get(artifact.GOALS_BOOSTER_ARTIFACT)
-    if goals_path is None and artifact.GOALS_META_KEY in info:
-        goals_path = _find(local, artifact.GOALS_BOOSTER_FILE)
-    goals = goals_path.read_bytes() if goals_path is not None and goals_path.exists() else None
-    return artifact.trained_from_parts(booster_path.read_bytes(), info, goals)
-
-
-def _find(local: Path, name: str) -> Path | None:
-    return next(iter(local.rglob(name)), None)
+    return read_outcome_package(Path(local), meta.flavors)
 
 
 def check_feature_params(run_data: Any) -> str | None:

@@ -22,6 +22,10 @@ import xgboost as xgb
 
 from soccer_assets.modeling import artifact
 from soccer_assets.modeling.train import TrainedModel, predict_proba
+from soccer_assets.storage.model_package import MODEL_CODE_FILE, read_outcome_package
+
+# models-from-code: MLflow stores this file, not a pickle of OutcomeModel.
+MODEL_CODE = Path(__file__).with_name(MODEL_CODE_FILE)
 
 PROBA_COLUMNS = ["p_home", "p_draw", "p_away"]
 
@@ -88,7 +92,7 @@ def log_outcome_model(
         artifacts = save_trained(model, Path(tmp))
         return mlflow.pyfunc.log_model(
             name="model",
-            python_model=OutcomeModel(),
+            python_model=str(MODEL_CODE),
             artifacts=artifacts,
             signature=signature,
             input_example=x,
@@ -105,8 +109,14 @@ def log_outcome_model(
 
 
 def load_outcome_model(model_uri: str) -> TrainedModel:
-    """``models:/name@alias`` (or any model URI) -> the TrainedModel inside it."""
-    wrapper = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
-    if not isinstance(wrapper, OutcomeModel) or wrapper.trained is None:
-        raise TypeError(f"{model_uri} is not a soccer-predict outcome model")
-    return wrapper.trained
+    """``models:/name@alias`` (or any model URI) -> the TrainedModel inside it, read from the files
+    (:func:`soccer_assets.storage.model_package.read_outcome_package`: nothing is unpickled or run)."""
+    import mlflow.artifacts
+    from mlflow.models import Model
+
+    with tempfile.TemporaryDirectory(prefix="soccer-model-") as tmp:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=tmp))
+        try:
+            return read_outcome_package(local, Model.load(str(local)).flavors)
+        except ValueError as exc:
+            raise TypeError(f"{model_uri} is not a soccer-predict outcome model: {exc}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,6 +20,7 @@ from soccer_assets.storage.model_store import load_trained, save_trained
 from soccer_serving.registry import _load_outcome_pyfunc
 
 FEATURES = ["elo_diff", "home_elo"]
+CODE_LOADER = "mlflow.pyfunc.loaders.code_model"
 
 
 def _trained() -> TrainedModel:
@@ -35,7 +37,8 @@ def _trained() -> TrainedModel:
 def _pyfunc_meta(paths: dict[str, str], root: Path) -> SimpleNamespace:
     rel = {k: str(Path(v).relative_to(root)) for k, v in paths.items()}
     artifacts = {k: {"path": p} for k, p in rel.items()}
-    return SimpleNamespace(flavors={"python_function": {"artifacts": artifacts}})
+    return SimpleNamespace(flavors={"python_function": {"artifacts": artifacts, "loader_module": CODE_LOADER,
+                                                        "model_code_path": "outcome_pyfunc.py"}})
 
 
 def test_pipeline_and_serving_read_the_same_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,7 +67,7 @@ def test_pipeline_and_serving_read_the_same_model(tmp_path: Path, monkeypatch: p
 def test_serving_finds_the_files_without_artifact_paths_and_refuses_bad_ones(tmp_path: Path) -> None:
     model = _trained()
     save_trained(model, tmp_path / "nested")
-    no_paths = SimpleNamespace(flavors={"python_function": {}})
+    no_paths = SimpleNamespace(flavors={"python_function": {"loader_module": "mlflow.pyfunc.model"}})
     assert artifact.meta_of(_load_outcome_pyfunc(tmp_path, no_paths)) == artifact.meta_of(model)
 
     meta = json.loads((tmp_path / "nested" / artifact.META_FILE).read_text())
@@ -89,3 +92,27 @@ def test_optional_meta_keys_take_their_defaults() -> None:
     loaded = artifact.trained_from_parts(raw, {"features": FEATURES, "best_iteration": 3, "extra": 1})
     assert (loaded.variant, loaded.params, loaded.seed, loaded.validation_metrics) == ("ratings", {}, 0, {})
     assert loaded.temperature == 1.0 and loaded.base_margin_columns is None
+
+
+def test_an_mlmodel_with_another_loader_or_paths_outside_the_model_is_refused(tmp_path: Path) -> None:
+    model = _trained()
+    paths = save_trained(model, tmp_path / "model")
+    good = _pyfunc_meta(paths, tmp_path / "model").flavors["python_function"]
+    root = tmp_path / "model"
+    assert artifact.meta_of(_load_outcome_pyfunc(root, SimpleNamespace(flavors={"python_function": good})))
+    (tmp_path / "elsewhere.ubj").write_bytes(artifact.booster_bytes(model.booster))
+    bad = {
+        "another loader": ({**good, "loader_module": "evil.loader"}, "MLmodel loader 'evil.loader'"),
+        "no loader": ({k: v for k, v in good.items() if k != "loader_module"}, "MLmodel loader None"),
+        "other model code": ({**good, "model_code_path": "/tmp/x/run_me.py"}, "is not soccer-predict's"),
+        "path outside": ({**good, "artifacts": {**good["artifacts"],
+                                                "booster": {"path": "../elsewhere.ubj"}}},
+                         "leaves the model directory"),
+        "absolute path": ({**good, "artifacts": {**good["artifacts"],
+                                                 "booster": {"path": str(tmp_path / "elsewhere.ubj")}}},
+                          "is not relative"),
+    }
+    for case, (conf, message) in bad.items():
+        with pytest.raises(ValueError, match=re.escape(message)):
+            _load_outcome_pyfunc(root, SimpleNamespace(flavors={"python_function": conf}))
+        assert case
