@@ -46,7 +46,7 @@ from soccer_assets.sources.layout import season_path as _season_path
 from soccer_assets.sources.local import read_local
 from soccer_assets.sources.location import file_url_path
 from soccer_assets.sources.result import FetchResult
-from soccer_assets.sources.transport import HttpTransport
+from soccer_assets.sources.transport import DEFAULT_DEADLINE, DEFAULT_MAX_BYTES, HttpTransport
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -93,6 +93,11 @@ class FootballDataClient:
         Sent on every request; says who we are and how politely we behave.
     transport:
         Optional httpx transport (e.g. for proxies); tests use the real mirror instead.
+    max_bytes:
+        Largest body accepted (50 MB); a bigger file is refused, not retried.
+    deadline:
+        Seconds after which no further attempt of one fetch starts (300 s; retries and backoff
+        included).
     clock, sleep, rng:
         Injectable time source, sleeper and RNG so rate limiting, backoff and jitter can be tested
         without waiting and without randomness.
@@ -114,6 +119,8 @@ class FootballDataClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         if timeout <= 0 or connect_timeout <= 0:
             raise ValueError("timeouts must be positive")
@@ -145,6 +152,8 @@ class FootballDataClient:
                 clock=clock,
                 sleep=sleep,
                 rng=rng,
+                max_bytes=max_bytes,
+                deadline=deadline,
             )
         else:
             raise ValueError(f"base_url must be https://, http:// or file://, got {base_url!r}")

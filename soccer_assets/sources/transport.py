@@ -10,6 +10,11 @@
   impolite and never helps).
 * Conditional requests: given the validators and the bytes stored from the previous fetch, a 304
   comes back as those bytes with ``not_modified=True``, so callers always get content.
+* Limits: a body over ``max_bytes`` is refused (not retried; a season file is ~250 kB, an
+  all-seasons ``new/<CODE>.csv`` a few MB); the attempts of one fetch stop once ``deadline``
+  seconds have passed; a redirect is followed only to the same host, and only to ``https://`` or
+  the scheme asked for (``http://`` -> ``https://`` is how the site moved), at most
+  ``MAX_REDIRECTS`` times.
 * Requests are spaced at least ``min_interval`` seconds apart per transport, retries included (the
   site is run by one person; hammering it with a dozen partitions at once is rude and gets you
   blocked).
@@ -26,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -41,6 +47,22 @@ logger = logging.getLogger("soccer_assets.sources.client")
 _NOT_PUBLISHED = frozenset({404, 410})
 # 408 Request Timeout and 429 Too Many Requests are 4xx but are explicitly "try again later".
 _RETRYABLE_4XX = frozenset({408, 429})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+DEFAULT_MAX_BYTES = 50_000_000
+DEFAULT_DEADLINE = 300.0
+
+
+def redirect_refusal(asked: str, target: str) -> str | None:
+    """Why a redirect from ``asked`` to ``target`` is not followed, or None if it may be."""
+    a, t = urlsplit(asked), urlsplit(target)
+    if (t.hostname or "").lower() != (a.hostname or "").lower():
+        return f"it leads to another host ({t.hostname})"
+    if t.scheme.lower() not in ("https", a.scheme.lower()):
+        return f"it leaves https for {t.scheme}://"
+    if t.scheme.lower() == a.scheme.lower() and t.port != a.port:
+        return f"it leads to another port ({t.port})"
+    return None
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -75,7 +97,13 @@ class HttpTransport:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         rng: random.Random | None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
+        if max_bytes <= 0 or deadline <= 0:
+            raise ValueError("max_bytes and deadline must be positive")
+        self.max_bytes = max_bytes
+        self.deadline = deadline
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_retries = max_retries
@@ -91,7 +119,7 @@ class HttpTransport:
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             headers={"User-Agent": user_agent, "Accept": "text/csv, */*;q=0.5"},
-            follow_redirects=True,  # the site has moved http -> https before
+            follow_redirects=False,  # followed by hand, same host only (_send)
             transport=transport,
         )
 
@@ -113,11 +141,16 @@ class HttpTransport:
 
         total = self.max_retries + 1
         log: list[str] = []
+        started = self._clock()
         for attempt in range(1, total + 1):
+            if attempt > 1 and self._clock() - started >= self.deadline:
+                log.append(f"stopped: the fetch's deadline of {self.deadline:g}s has passed")
+                total = attempt - 1
+                break
             self._throttle()
             retry_after: float | None = None
             try:
-                response = self._http.get(url, headers=headers)
+                response, body = self._send(url, headers)
             except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.TooManyRedirects) as exc:
                 # Configuration problems: retrying cannot help.
                 raise SourceError(f"GET {url} failed: {type(exc).__name__}: {exc}", url=url) from exc
@@ -131,9 +164,7 @@ class HttpTransport:
                 if status == 200:
                     truncation = self._truncation(response)
                     if truncation is None:
-                        return self._result(
-                            response.content, url, status, response, attempt, not_modified=False
-                        )
+                        return self._result(body, url, status, response, attempt, not_modified=False)
                     problem = truncation
                 elif status == 304:
                     if cached is None:
@@ -185,6 +216,37 @@ class HttpTransport:
             url=url,
             attempts=tuple(log),
         )
+
+    def _send(self, url: str, headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        """One GET, redirects followed by the rules above; the body is read (capped) only for a 200."""
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            with self._http.stream("GET", current, headers=headers) as response:
+                location = response.headers.get("Location")
+                if response.status_code in _REDIRECTS and location:
+                    target = urljoin(current, location)
+                    refusal = redirect_refusal(url, target)
+                    if refusal is not None:
+                        raise SourceError(f"GET {url} redirected to {target}: not followed, {refusal}",
+                                          url=url)
+                    current = target
+                    continue
+                body = self._read_capped(response, url) if response.status_code == 200 else b""
+                return response, body
+        raise SourceError(f"GET {url} redirected more than {MAX_REDIRECTS} times", url=url)
+
+    def _read_capped(self, response: httpx.Response, url: str) -> bytes:
+        declared = response.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise SourceError(f"GET {url}: the file is {int(declared):,} bytes, over the limit of "
+                              f"{self.max_bytes:,}; refused", url=url)
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body.extend(chunk)
+            if len(body) > self.max_bytes:
+                raise SourceError(f"GET {url}: the body passed the limit of {self.max_bytes:,} bytes; "
+                                  "refused", url=url)
+        return bytes(body)
 
     def _describe(self, exc: Exception) -> str:
         """One line per failed attempt; timeouts say which limit tripped (httpx just says
