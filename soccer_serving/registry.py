@@ -378,6 +378,36 @@ def _check_features(names: tuple[str, ...], variant: str, what: str = "model") -
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@")
 
 
+# What locates a dependency in an error text: URLs, IPv4 addresses (quoted or not), "port N",
+# ":port" after a host, and the host names drivers quote ('host name "db"', 'server at "db"').
+_LOCATORS = [
+    (re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>)]+"), "<url>"),
+    (re.compile(r"(host(?: name)?|server at|connecting to)\s+\"[^\"]*\"", re.I), r"\1 <host>"),
+    (re.compile(r"\"?\b\d{1,3}(?:\.\d{1,3}){3}\b\"?(?::\d{1,5})?"), "<host>"),
+    (re.compile(r"\b(port)(\s*=\s*|\s+)\d{1,5}\b", re.I), r"\1\2<n>"),
+    (re.compile(r"\b(localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+):\d{1,5}\b", re.I), "<host>"),
+]
+
+
+def hide_locations(text: str) -> str:
+    """``text`` without the URLs, hosts and ports of the services it names (for anonymous callers:
+    the log and key holders keep the full message)."""
+    for pattern, repl in _LOCATORS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def without_locations(value: Any, texts: bool = False) -> Any:
+    """A status document (``/ready``'s checks, ``/v1/model``) with its error texts (``*error`` keys,
+    refusal reasons) passed through :func:`hide_locations`."""
+    if isinstance(value, dict):
+        return {k: without_locations(v, texts or k.endswith("error") or k == "refused_versions")
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_locations(v, texts) for v in value]
+    return hide_locations(value) if texts and isinstance(value, str) else value
+
+
 def redact(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ``***``."""
     return _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)

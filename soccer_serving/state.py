@@ -36,7 +36,7 @@ from soccer_serving.predictor import (
     PredictionError,
     Predictor,
 )
-from soccer_serving.registry import feature_params_hash, preload_mlflow, short_error
+from soccer_serving.registry import feature_params_hash, hide_locations, preload_mlflow, short_error
 from soccer_serving.schemas import JobRequest
 from soccer_serving.settings import ServingSettings
 from soccer_serving.team_states import NeedsIO, TeamStateStore
@@ -215,8 +215,8 @@ class ServingState:
         for variant, st in self.models.status.items():
             if st.registry_error:
                 parts.append(f"{variant}: model registry unreachable")
-            elif st.load_error:
-                parts.append(f"{variant}: {st.load_error}")
+            elif st.load_error:  # an anonymous caller's answer: no hosts or ports of the registry
+                parts.append(f"{variant}: {hide_locations(st.load_error)}")
             elif st.last_check is None:
                 parts.append(f"{variant}: not checked yet")
             elif st.registry_version is None:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Security
 
+from soccer_serving.auth import access_denied, api_key_scheme
 from soccer_serving.deps import SettingsDep, StateDep, require_admin_key
 from soccer_serving.errors import AUTH_ERRORS, COMMON_ERRORS, err
+from soccer_serving.registry import without_locations
 
 router = APIRouter()
 
 
 @router.get("/v1/model", tags=["model"], summary="The served models and the registry's view")
-async def model_info(state: StateDep, settings: SettingsDep) -> dict[str, Any]:
-    return {"alias": settings.model_alias, "variants": state.models.describe()}
+async def model_info(
+    state: StateDep, settings: SettingsDep, api_key: Annotated[str | None, Security(api_key_scheme)] = None
+) -> dict[str, Any]:
+    """Open to anyone; error texts name hosts and ports only for a caller with a key."""
+    variants = state.models.describe()
+    if access_denied(settings, api_key) is not None:
+        variants = without_locations(variants)
+    return {"alias": settings.model_alias, "variants": variants}
 
 
 @router.post(

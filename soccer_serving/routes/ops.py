@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from soccer_serving.deps import StateDep
+from soccer_serving.auth import access_denied, api_key_scheme
+from soccer_serving.deps import SettingsDep, StateDep
+from soccer_serving.registry import without_locations
 from soccer_serving.schemas import ReadyResponse
 
 router = APIRouter()
@@ -27,8 +30,14 @@ async def healthcheck() -> dict[str, str]:
     responses={503: {"model": ReadyResponse, "description": "Not ready; `checks` says why."}},
     summary="Readiness: a model is loaded, warehouse and Redis answer",
 )
-async def ready(state: StateDep) -> JSONResponse:
+async def ready(
+    state: StateDep, settings: SettingsDep, api_key: Annotated[str | None, Security(api_key_scheme)] = None
+) -> JSONResponse:
+    """Open to anyone (probes); error texts name hosts and ports only for a caller with a client or
+    admin key (or with auth disabled)."""
     ok, checks = await run_in_threadpool(state.readiness)
+    if access_denied(settings, api_key) is not None:
+        checks = without_locations(checks)
     return JSONResponse(ReadyResponse(ready=ok, checks=checks).model_dump(mode="json"),
                         status_code=200 if ok else 503)
 

@@ -413,6 +413,51 @@ def test_no_secret_in_logs_or_answers_when_every_dependency_is_down(
         assert all(secret not in b for b in bodies), f"{secret} in an API answer"
 
 
+def test_anonymous_callers_see_no_hosts_or_ports_of_the_dependencies(redis_namespace: str) -> None:
+    """Every dependency down: /ready, /v1/model and a 503 predict answer name no host or port to a
+    caller without a key; a key holder's /ready still has the driver's full message."""
+    ports = [free_port() for _ in range(3)]
+    settings = api_settings(
+        f"postgresql+psycopg://postgres@127.0.0.1:{ports[0]}/nowhere", redis_namespace,
+        redis_url=f"redis://127.0.0.1:{ports[1]}/0", mlflow_tracking_uri=f"http://127.0.0.1:{ports[2]}",
+    )
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        status = app.state.serving.models.status
+        deadline = time.monotonic() + 120
+        while status["market"].last_check is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        anonymous = [c.get("/ready"), c.get("/v1/model"), c.post("/v1/predict", json=MATCH)]
+        keyed = c.get("/ready", headers={"X-API-Key": KEYS[0]})
+    assert [r.status_code for r in anonymous] == [503, 200, 503]
+    checks = anonymous[0].json()["checks"]
+    assert checks["warehouse"]["error"] and checks["redis"]["error"] and not checks["redis"]["ok"]
+    for r in anonymous:
+        assert "127.0.0.1" not in r.text and not any(str(p) in r.text for p in ports), r.text
+    assert keyed.status_code == 503
+    assert str(ports[1]) in keyed.json()["checks"]["redis"]["error"], keyed.text
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'connection failed: connection to server at "127.0.0.1", port 5432 failed: Connection refused',
+        "Error 111 connecting to 127.0.0.1:6379. Connection refused.",
+        "API request to http://mlflow.internal:5000/api/2.0/mlflow/registered-models/get failed",
+        'could not translate host name "db.internal" to address',
+        "Error -2 connecting to redis.prod.svc:6379. Name or service not known.",
+        "MlflowException: HTTPConnectionPool(host='127.0.0.1', port=5000): Max retries exceeded",
+    ],
+)
+def test_hide_locations_removes_urls_hosts_and_ports(message: str) -> None:
+    from soccer_serving.registry import hide_locations
+
+    hidden = hide_locations(message)
+    for located in ("127.0.0.1", "5432", "6379", "5000", "mlflow.internal", "db.internal", "redis.prod"):
+        assert located not in hidden, hidden
+    assert hidden.split()[0] == message.split()[0]  # the kind of error stays readable
+
+
 # -------------------------------------------------------------------------- dependency audit
 
 def _locked_requirements() -> str:
