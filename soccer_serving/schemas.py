@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from soccer_assets.core.seasons import season_bounds
 from soccer_serving.market_schemas import (
     MARKETS_DESCRIPTION,
     MarketName,
@@ -97,6 +98,17 @@ class MatchRequest(BaseModel):
         description="Offered prices: each gets its edge and Kelly stake in `offers` (its market is "
         "priced even when not in `markets`).",
     )
+
+    @model_validator(mode="after")
+    def _season_holds_the_kickoff(self) -> MatchRequest:
+        # A season that does not hold the kick-off would roll the team state to the wrong season
+        # (ratings regressed, form reset) without a word.
+        if self.season is not None and self.kickoff is not None:
+            first, last = season_bounds(self.season)
+            if not first <= self.kickoff <= last:
+                raise ValueError(f"season {self.season} runs from {first} to {last}; the kickoff "
+                                 f"{self.kickoff} is not in it (leave season out to derive it)")
+        return self
 
 
 class Probabilities(BaseModel):

@@ -110,6 +110,11 @@ def test_invalid_bodies_are_422(client: TestClient) -> None:
     assert r.status_code == 422
     same = client.post("/v1/predict", json={**MATCH, "away_team": "Arsenal"})
     assert same.status_code == 422 and same.json()["error"]["code"] == "invalid_match"
+    # A season that does not hold the kick-off (it would roll the state to the wrong season).
+    wrong = client.post("/v1/predict", json={**MATCH, "kickoff": "2023-12-26", "season": "2022-23"})
+    assert wrong.status_code == 422 and "is not in it" in wrong.text, wrong.text
+    assert client.post("/v1/predict", json={**MATCH, "kickoff": "2023-08-12", "season": "2023-24"}
+                       ).status_code != 422
     early = client.post("/v1/predict", json={**MATCH, "kickoff": "2023-05-28"})
     assert early.status_code == 422 and "as_of" in early.json()["error"]["message"]
     tiny = {"league": "E0", "home_team": "A", "away_team": "B"}
