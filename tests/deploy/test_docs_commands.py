@@ -27,7 +27,7 @@ from tests.deploy.conftest import REPO
 from tests.deploy.stack import API_KEY, LiveStack
 
 RUNBOOKS = REPO / "docs" / "runbooks"
-DOC_FILES = [REPO / "README.md", *sorted(RUNBOOKS.glob("*.md"))]
+DOC_FILES = [REPO / "README.md", REPO / "docs" / "quickstart.md", *sorted(RUNBOOKS.glob("*.md"))]
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
 
