@@ -19,7 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Summa
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from soccer_assets.monitoring.freshness import DEFAULT_MAX_AGE_DAYS, as_date, freshness
+from soccer_assets.core.seasons import as_date
+from soccer_assets.monitoring.freshness import DEFAULT_MAX_AGE_DAYS, freshness
 from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage import tables
 from soccer_serving.jobs import store as jobs_store

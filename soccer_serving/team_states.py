@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from soccer_assets.core.seasons import as_date
 from soccer_assets.features.state import TeamKey, TeamState
 from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage.warehouse import Warehouse
@@ -45,14 +46,6 @@ class LeagueStates:
     # resolve_team_state is pure, so the memo returns exactly what a fresh call would.
     resolved: dict[tuple[str, str], TeamState] = field(default_factory=dict, compare=False, repr=False)
     names: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _as_utc(value: Any) -> dt.datetime:
@@ -109,7 +102,7 @@ class TeamStateStore:
             league=league,
             states=states,
             teams=tuple(sorted(r["team"] for r in rows)),
-            as_of=max(_as_date(r["as_of"]) for r in rows),
+            as_of=max(as_date(r["as_of"]) for r in rows),
             updated_at=max(_as_utc(r["updated_at"]) for r in rows),
             feature_params_hashes=frozenset(r["feature_params_hash"] for r in rows),
             version=version,

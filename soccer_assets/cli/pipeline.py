@@ -125,20 +125,17 @@ class _Runner:
         label: str | None = None, failure_note: str | None = None, report: bool = True,
     ) -> tuple[StepOutcome, dg.ExecuteInProcessResult]:
         """One run, as one stage of the progress display (``report=False``: the caller ends it)."""
+        ops = {name: {"config": c} for name, c in self.op_config.items() if job.graph.has_node_named(name)}
         run_config = None
-        if self.logging is not None:
-            # A run config replaces the partition's own one: merge the loggers into the latter.
+        if self.logging is not None or ops:
+            # A run config replaces the partition's own one: merge loggers and op config into the latter.
             run_config = {}
             if partition is not None and job.partitioned_config is not None:
                 run_config = dict(job.partitioned_config.get_run_config_for_partition_key(partition))
-            run_config["loggers"] = {**run_config.get("loggers", {}), **self.logging.config}
-        ops = {name: {"config": c} for name, c in self.op_config.items() if job.graph.has_node_named(name)}
-        if ops:
-            if run_config is None:
-                run_config = {}
-                if partition is not None and job.partitioned_config is not None:
-                    run_config = dict(job.partitioned_config.get_run_config_for_partition_key(partition))
-            run_config["ops"] = {**run_config.get("ops", {}), **ops}
+            if self.logging is not None:
+                run_config["loggers"] = {**run_config.get("loggers", {}), **self.logging.config}
+            if ops:
+                run_config["ops"] = {**run_config.get("ops", {}), **ops}
         self.progress.start(label or key)
         result = job.execute_in_process(run_config=run_config, partition_key=partition,
                                         instance=self.instance, raise_on_error=False, tags=tags)

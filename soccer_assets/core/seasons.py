@@ -76,6 +76,15 @@ def code_to_season(code: str) -> str:
     return season_from_start_year(century + a)
 
 
+def as_date(value: object) -> dt.date:
+    """A date from what a warehouse returns for a date column (date, datetime, or ISO text on SQLite)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def season_of_date(day: dt.date) -> str:
     """The season a date belongs to; seasons turn over on 1 July."""
     return season_from_start_year(day.year if day.month >= 7 else day.year - 1)

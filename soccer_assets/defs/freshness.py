@@ -12,10 +12,11 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from soccer_assets.core.seasons import as_date
 from soccer_assets.defs import features, ingestion
 from soccer_assets.defs.partitions import PARTITIONS, SEASON_KEYS, loading_config
 from soccer_assets.defs.resources import WarehouseResource
-from soccer_assets.monitoring.freshness import Freshness, as_date, freshness
+from soccer_assets.monitoring.freshness import Freshness, freshness
 from soccer_assets.storage import prediction_log
 
 MAX_AGE_DAYS = loading_config().freshness_days

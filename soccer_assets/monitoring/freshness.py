@@ -42,15 +42,6 @@ class Freshness:
                 "age_days": self.age_days, "in_season": self.in_season, "stale": self.stale}
 
 
-def as_date(value: object) -> dt.date:
-    """A date from what a warehouse returns for a date column (date, datetime or ISO text)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def freshness(
     last_match: dt.date | None, today: dt.date, max_age_days: int = DEFAULT_MAX_AGE_DAYS
 ) -> Freshness:

@@ -72,6 +72,18 @@ def _register_corrupt_version(tracking_uri: str, name: str, booster: xgb.Booster
     return str(mv.version)
 
 
+def _wait_until_refused(stack: Stack, version: str, timeout: float = 60) -> dict[str, Any]:
+    """The ratings variant of ``/v1/model`` once the poller has refused ``version``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with stack.client() as c:
+            m: dict[str, Any] = c.get("/v1/model", headers=stack.headers).json()["variants"]["ratings"]
+        if version in m["refused_versions"]:
+            return m
+        assert time.monotonic() < deadline, m
+        time.sleep(0.2)
+
+
 def _metric(text: str, name: str) -> float:
     m = re.search(rf"^{re.escape(name)} ([0-9.eE+-]+)$", text, re.M)
     assert m, f"{name} not in /metrics"
@@ -94,14 +106,7 @@ def test_corrupt_new_version_keeps_the_old_one_serving_and_says_so(
     bad = _register_corrupt_version(stack.mlflow_uri, RATINGS, rel_boosters["ratings"])
     client.set_registered_model_alias(RATINGS, "champion", bad)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with stack.client() as c:
-                m: dict[str, Any] = c.get("/v1/model").json()["variants"]["ratings"]
-            if bad in m["refused_versions"]:
-                break
-            assert time.monotonic() < deadline, m
-            time.sleep(0.2)
+        m = _wait_until_refused(stack, bad)
         # The old version keeps answering, with the same numbers.
         assert m["loaded"]["version"] == old and m["registry_version"] == bad
         assert "corrupt model artifact" in m["refused_versions"][bad]
@@ -165,10 +170,9 @@ def test_the_checks_pass_a_sound_booster_and_name_what_is_wrong(training) -> Non
                                               xgb.DMatrix(X.to_numpy()[:, :3], label=y), 2),
                                     "takes 3 features"),
     }
-    for case, (booster, message) in cases.items():
+    for booster, message in cases.values():
         with pytest.raises(ValueError, match=re.escape(message)):
             check_booster(booster, features)
-        assert case
 
 
 def _register_as_pipeline(tracking_uri: str, name: str, booster: xgb.Booster, X: pd.DataFrame) -> str:
@@ -207,14 +211,7 @@ def test_a_binary_or_permuted_champion_is_refused_and_the_old_one_keeps_answerin
     bad = _register_as_pipeline(stack.mlflow_uri, RATINGS, booster, X)
     client.set_registered_model_alias(RATINGS, "champion", bad)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with stack.client() as c:
-                m: dict[str, Any] = c.get("/v1/model").json()["variants"]["ratings"]
-            if bad in m["refused_versions"]:
-                break
-            assert time.monotonic() < deadline, m
-            time.sleep(0.2)
+        m = _wait_until_refused(stack, bad)
         expected = "objective binary:logistic" if kind == "binary" else "differ from the signature"
         assert expected in m["refused_versions"][bad]
         assert m["loaded"]["version"] == old

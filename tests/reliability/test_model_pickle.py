@@ -17,17 +17,16 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost as xgb
 from mlflow.models import Model
 
 from soccer_assets.modeling import artifact
-from soccer_assets.modeling.train import TrainedModel, predict_proba
+from soccer_assets.modeling.train import predict_proba
 from soccer_assets.storage.model_store import load_outcome_model, log_outcome_model, save_trained
 from soccer_serving.registry import _load_outcome_pyfunc
 from tests.soccer_serving.support import MLFLOW_TEST_ENV
+from tests.soccer_serving.test_artifact_format import FEATURES, _trained
 
 pytestmark = pytest.mark.integration
-FEATURES = ["elo_diff", "home_elo"]
 
 
 class SideEffect(mlflow.pyfunc.PythonModel):
@@ -42,15 +41,6 @@ class SideEffect(mlflow.pyfunc.PythonModel):
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> Any:
         return model_input
-
-
-def _trained() -> TrainedModel:
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(120, 2)), columns=FEATURES)
-    booster = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 2, "seed": 0},
-                        xgb.DMatrix(X, label=rng.integers(0, 3, size=120)), num_boost_round=4)
-    return TrainedModel(booster=booster, variant="ratings", features=FEATURES, best_iteration=3,
-                        params={}, seed=0, validation_metrics={}, prior=[0.45, 0.27, 0.28])
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -375,6 +376,16 @@ def test_no_secret_in_logs_metrics_or_answers_of_the_running_stack(stack: Stack)
         assert not leaking, f"secret {secret[:4]}… in logs {leaking}"
 
 
+def _after_the_first_registry_check(app: Any) -> Any:
+    """The app's model status once both variants asked the registry (MLflow's import alone can take
+    seconds; its error message is what carries the tracking URI)."""
+    status = app.state.serving.models.status
+    deadline = time.monotonic() + 120
+    while status["market"].last_check is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return status
+
+
 def test_no_secret_in_logs_or_answers_when_every_dependency_is_down(
     redis_namespace: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -391,12 +402,7 @@ def test_no_secret_in_logs_or_answers_when_every_dependency_is_down(
     bodies = []
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as c:
-        # Wait for the first registry check (MLflow's import alone can take seconds): its error
-        # message carries the tracking URI.
-        status = app.state.serving.models.status
-        deadline = time.monotonic() + 120
-        while status["market"].last_check is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+        status = _after_the_first_registry_check(app)
         assert status["ratings"].registry_error and status["market"].registry_error, status
         bodies.append(c.get("/ready").text)
         bodies.append(c.post("/v1/predict", json=MATCH).text)
@@ -423,10 +429,7 @@ def test_anonymous_callers_see_no_hosts_or_ports_of_the_dependencies(redis_names
     )
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as c:
-        status = app.state.serving.models.status
-        deadline = time.monotonic() + 120
-        while status["market"].last_check is None and time.monotonic() < deadline:
-            time.sleep(0.2)
+        _after_the_first_registry_check(app)
         anonymous = [c.get("/ready"), c.get("/v1/model"), c.post("/v1/predict", json=MATCH)]
         keyed = c.get("/ready", headers={"X-API-Key": KEYS[0]})
     assert [r.status_code for r in anonymous] == [503, 200, 503]

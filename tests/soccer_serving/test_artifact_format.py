@@ -112,7 +112,6 @@ def test_an_mlmodel_with_another_loader_or_paths_outside_the_model_is_refused(tm
                                                  "booster": {"path": str(tmp_path / "elsewhere.ubj")}}},
                           "is not relative"),
     }
-    for case, (conf, message) in bad.items():
+    for conf, message in bad.values():
         with pytest.raises(ValueError, match=re.escape(message)):
             _load_outcome_pyfunc(root, SimpleNamespace(flavors={"python_function": conf}))
-        assert case
