@@ -15,8 +15,6 @@ naming the line, so a file that does not decode never replaces the stored fixtur
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 
@@ -33,6 +31,7 @@ from soccer_assets.sources.parser import (
     ParseError,
     _decode,
     _parse_date,
+    _records,
     _to_floats,
 )
 
@@ -62,12 +61,11 @@ def parse_fixtures_csv(data: bytes) -> ParsedFixtures:
     match it becomes once played share it. A header-only file gives an empty frame (the site
     between two seasons), not an error.
     """
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [_HEADER_ALIASES.get(h.strip(), h.strip()) for h in next(reader)]
-    except StopIteration as exc:  # pragma: no cover - guarded by _decode
-        raise ParseError("the file has no header") from exc
+    records = _records(_decode(data))
+    first = next(records, None)
+    if first is None:  # pragma: no cover - guarded by _decode
+        raise ParseError("the file has no header")
+    header = [_HEADER_ALIASES.get(h, h) for h in first[1]]
     while header and header[-1] == "":
         header.pop()
     missing = [c for c in _REQUIRED if c not in header]
@@ -81,8 +79,7 @@ def parse_fixtures_csv(data: bytes) -> ParsedFixtures:
     rows: list[list[str]] = []
     lines: list[int] = []
     blank = played = 0
-    for lineno, row in enumerate(reader, start=2):
-        cells = [c.strip() for c in row]
+    for lineno, cells in records:
         if not any(cells):
             blank += 1
             continue

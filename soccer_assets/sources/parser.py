@@ -4,7 +4,9 @@ Handles the quirks of the real files: CRLF endings, a UTF-8 BOM (2024-25 on), dd
 dd/mm/yyyy dates (sometimes both in one file), rows of bare commas at the end, columns that come
 and go between seasons (Betbrain ``BbAvH`` before 2019-20, ``AvgH``/``AvgCH`` after) and blank odds.
 Anything that is not a well-formed file (truncated body, a row with the wrong number of fields, a
-non-numeric score) raises :class:`ParseError` naming the line, so nothing half-parsed is stored.
+non-numeric score, bytes that are neither UTF-8 nor Windows-1252, a digit outside ASCII, a field
+longer than :data:`MAX_FIELD_CHARS`) raises :class:`ParseError` naming the line, so nothing
+half-parsed is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +50,19 @@ _KNOWN_OTHER = re.compile(
     rf"^(?:(?:{_BOOK_ALT}|P|Bb)C?(?:>2\.5|<2\.5|AHH|AHA|AH|AHh|OU|1X2)"
     r"|AHC?h|Attendance|HHW|AHW|HFKC|AFKC|HO|AO|HBP|ABP|LBAHH|LBAHA|LBAH)$"
 )
-_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+# [0-9], not \d: \d also matches Arabic-Indic and other digits that int() would accept.
+_TIME_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
+# The longest cell of the real files (both shared folders) has 29 characters; one this long is a
+# corrupt or hostile file, refused before it reaches pandas, the warehouse or a log line.
+MAX_FIELD_CHARS = 256
+
+
+def _is_ascii_number(value: str) -> bool:
+    return value.isascii() and value.isdigit()
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
 
 
 @dataclass(frozen=True)
@@ -69,13 +84,20 @@ def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        pass
+    try:
         # Files before the site switched to UTF-8 carry the odd Windows-1252 character.
         return data.decode("cp1252", errors="strict")
+    except UnicodeDecodeError as exc:
+        byte = data[exc.start : exc.start + 1]
+        raise ParseError(
+            f"line {_line_of(data, exc.start)}: byte {byte!r} is neither UTF-8 nor Windows-1252"
+        ) from None
 
 
 def _parse_date(value: str, line: int) -> pd.Timestamp:
     parts = value.split("/")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(_is_ascii_number(p) for p in parts):
         raise ParseError(f"line {line}: date {value!r} is not dd/mm/yy or dd/mm/yyyy")
     d, m, y = (int(p) for p in parts)
     if len(parts[2]) == 2:
@@ -93,7 +115,7 @@ def _parse_goals(value: str, column: str, line: int, required: bool) -> float:
         if required:
             raise ParseError(f"line {line}: {column} is empty")
         return np.nan
-    if not value.isdigit():
+    if not _is_ascii_number(value):
         raise ParseError(f"line {line}: {column} = {value!r} is not a goal count")
     return float(value)
 
@@ -106,21 +128,46 @@ def _to_floats(raw: pd.DataFrame, columns: list[str], lines: list[int]) -> pd.Da
     flat = pd.Series(text.ravel())
     blank = (flat == "").to_numpy()
     values = pd.to_numeric(flat.mask(blank), errors="coerce").to_numpy(dtype="float64")
-    bad = np.isnan(values) & ~blank
+    # float() (and so to_numeric) reads "١.٥" as 1.5: only ASCII numbers are numbers here.
+    non_ascii = np.fromiter((not v.isascii() for v in flat), dtype=bool, count=len(flat))
+    bad = (np.isnan(values) | non_ascii) & ~blank
     if bad.any():
         i, j = divmod(int(np.flatnonzero(bad)[0]), len(columns))
         raise ParseError(f"line {lines[i]}: {columns[j]} = {text[i, j]!r} is not a number")
     return pd.DataFrame(values.reshape(text.shape), columns=columns, index=raw.index)
 
 
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, stripped cells) of every CSV record, the header first.
+
+    A record the csv module refuses (an unterminated quote, a field over its limit) or a cell over
+    :data:`MAX_FIELD_CHARS` is a ParseError naming the line.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ParseError(f"line {reader.line_num}: {exc}") from None
+        cells = [c.strip() for c in row]
+        longest = max(map(len, cells), default=0)
+        if longest > MAX_FIELD_CHARS:
+            raise ParseError(
+                f"line {reader.line_num}: a field of {longest} characters (at most {MAX_FIELD_CHARS})"
+            )
+        yield reader.line_num, cells
+
+
 def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
     """Parse one season file of one league into the canonical match table."""
     text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration as exc:  # pragma: no cover - guarded by _decode
-        raise ParseError("the file has no header") from exc
+    records = _records(text)
+    first = next(records, None)
+    if first is None:  # pragma: no cover - guarded by _decode
+        raise ParseError("the file has no header")
+    header = first[1]
     header = [_HEADER_ALIASES.get(h, h) for h in header]
     # A header padded with empty names (seen in some files) is not a column.
     while header and header[-1] == "":
@@ -137,8 +184,7 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
     rows: list[list[str]] = []
     lines: list[int] = []
     blank = 0
-    for lineno, row in enumerate(reader, start=2):
-        cells = [c.strip() for c in row]
+    for lineno, cells in records:
         if not any(cells):
             blank += 1
             continue

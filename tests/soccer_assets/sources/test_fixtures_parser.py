@@ -45,3 +45,20 @@ def test_played_and_blank_rows_are_skipped_and_bad_rows_refused():
         parse_fixtures_csv(b"Div,Date,HomeTeam\r\nE0,23/04/2022,A\r\n")
     with pytest.raises(ParseError, match="empty"):
         parse_fixtures_csv(b"")
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (b"E0,23/04/2022,,A\x81,B,,,,1.5,4,6,1.8,-1", r"line 2: byte b'\\x81' is neither UTF-8"),
+        ("E0,٢٣/04/2022,,A,B,,,,1.5,4,6,1.8,-1".encode(), r"line 2: date .* is not dd/mm"),
+        ("E0,23/04/2022,١٢:30,A,B,,,,1.5,4,6,1.8,-1".encode(), r"line 2: kick-off time"),
+        (b"E0,23/04/2022,,A" + b"x" * 300 + b",B,,,,1.5,4,6,1.8,-1", r"line 2: a field of 301"),
+        (b'E0,23/04/2022,,"A,B,,,,1.5,4,6,1.8,-1', r"line 2: "),
+    ],
+    ids=["undecodable-byte", "arabic-indic-date", "arabic-indic-time", "oversized-field",
+         "unterminated-quote"],
+)
+def test_the_fixtures_parser_refuses_what_the_season_parser_refuses(row, message):
+    with pytest.raises(ParseError, match=message):
+        parse_fixtures_csv(HEADER + row + b"\r\n")

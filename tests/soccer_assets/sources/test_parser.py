@@ -136,6 +136,45 @@ def test_non_numeric_odds_name_the_line(shared_data):
         parse_season_csv(data, "E0", "2023-24")
 
 
+_FIRST = b"E0,11/08/2023,20:00,Burnley,Man City,0,3"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        # 0x81 is undefined in Windows-1252 and not valid UTF-8 on its own.
+        (lambda b: b.replace(b"Burnley,Man City", b"Burnl\x81y,Man City", 1),
+         r"line 2: byte b'\\x81' is neither UTF-8 nor Windows-1252"),
+        (lambda b: b.replace(_FIRST, _FIRST.replace(b"11/08/2023", "١١/08/2023".encode()), 1),
+         r"line 2: date .* is not dd/mm"),
+        (lambda b: b.replace(_FIRST, _FIRST[:-3] + "٠,3".encode(), 1), r"line 2: FTHG .* goal count"),
+        (lambda b: b.replace(_FIRST, _FIRST[:-3] + "²,3".encode(), 1), r"line 2: FTHG .* goal count"),
+        (lambda b: b.replace(b"20:00", "٢٠:٠٠".encode(), 1), r"line 2: kick-off time"),
+        (lambda b: b.replace(b",8,5.5", ",٨,5.5".encode(), 1), r"line 2: B365H .* not a number"),
+        (lambda b: b.replace(b"C Pawson", b"C " + b"P" * 300, 1), r"line 2: a field of 302 characters"),
+        (lambda b: b.replace(b"C Pawson", b"C " + b"P" * 200_000, 1), r"line 2: .*field"),
+        (lambda b: b.replace(b"C Pawson", b'"C\r\nPawson', 1), r"line \d+: "),
+        (lambda b: b.replace(b"HomeTeam", b"H" * 300, 1), r"line 1: a field of 300 characters"),
+    ],
+    ids=["undecodable-byte", "arabic-indic-date", "arabic-indic-goals", "superscript-goals",
+         "arabic-indic-time", "arabic-indic-odds", "oversized-field", "field-over-csv-limit",
+         "unterminated-quote", "oversized-header"],
+)
+def test_bytes_digits_and_fields_the_parser_refuses_name_their_line(shared_data, mutate, message):
+    """Each of these used to be accepted (the digits) or to escape as a traceback that is not a
+    ParseError (UnicodeDecodeError, csv.Error, ValueError from float('²'))."""
+    data = mutate(_real(shared_data))
+    assert data != _real(shared_data)
+    with pytest.raises(ParseError, match=message):
+        parse_season_csv(data, "E0", "2023-24")
+
+
+def test_a_windows_1252_byte_still_decodes(shared_data):
+    data = _real(shared_data).replace(b"C Pawson", b"C Pa\xe9son", 1)
+    df = parse_season_csv(data, "E0", "2023-24").matches
+    assert "C Paéson" in set(df["referee"])
+
+
 def test_quality_rules_catch_bad_data(shared_data):
     df = parse_season_csv(_real(shared_data), "E0", "2023-24").matches
     bad = df.copy()
