@@ -3,6 +3,7 @@
 import datetime as dt
 import warnings
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
 import dagster as dg
 import pandas as pd
@@ -16,6 +17,7 @@ from soccer_assets.defs.resources import FootballDataSource, LakeResource, Wareh
 from soccer_assets.sources.fetch import CachedFile, fetch_seasons
 from soccer_assets.sources.parser import ParseError, parse_season_csv
 from soccer_assets.storage.lake import Lake
+from soccer_assets.storage.warehouse import Warehouse
 
 # One run over any number of league-seasons: the per-run cost (~1-10 s) dominates the work of a
 # partition (~50 ms), so a backfill of every partition is one run, not 72.
@@ -81,9 +83,18 @@ def _stored_match_count(store: Lake, league: str, season: str) -> int | None:
     "(per partition, also in a bulk run). Fetched by the weekly schedule or by hand, never by automation.",
 )
 def raw_match_files(
-    context: dg.AssetExecutionContext, config: IngestConfig, source: FootballDataSource, lake: LakeResource
+    context: dg.AssetExecutionContext, config: IngestConfig, source: FootballDataSource, lake: LakeResource,
+    warehouse: WarehouseResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
-    store = lake.get()
+    # The lock makes the comparison with the stored file and the write one step: two runs
+    # fetching the same partition cannot mix one's bytes with the other's sidecar.
+    with _partition_locks(context, warehouse.get(), "raw_match_files"):
+        yield from _fetch_and_store(context, config, source, lake.get())
+
+
+def _fetch_and_store(
+    context: dg.AssetExecutionContext, config: IngestConfig, source: FootballDataSource, store: Lake
+) -> Iterator[dg.MaterializeResult | dg.AssetObservation]:
     fetched_files = {}
     errors: dict[str, str] = {}
 
@@ -184,73 +195,72 @@ def raw_match_files(
 )
 def matches(
     context: dg.AssetExecutionContext, config: IngestConfig, lake: LakeResource, warehouse: WarehouseResource
-) -> Iterator[dg.Output | dg.AssetCheckResult]:
+) -> Iterator[dg.MaterializeResult | dg.AssetObservation | dg.AssetCheckResult]:
     store = lake.get()
+    wh = warehouse.get()
     parts: dict[str, tuple] = {}
     failures: dict[str, str] = {}
-    # Validate every partition before writing any: nothing of a failing bulk run reaches the
-    # warehouse or the lake, and a single failing partition leaves its previous version in place.
-    for league, season in run_partitions(context):
-        key = partition_key(league, season)
-        data = store.read_raw(league, season)
-        sha = (store.read_raw_meta(league, season) or {}).get("sha256", "")
-        try:
-            parsed = parse_season_csv(data, league, season)
-        except ParseError as exc:
-            failures[key] = f"{league} {season}: {exc}"
-            continue
-        df = parsed.matches
-        outcomes = [
-            *quality.run_all(df, season),
-            quality.no_columns_dropped(df, parsed.raw_records, set(parsed.mapped_columns)),
-        ]
-        failed = [o for o in outcomes if o.blocking and not o.passed]
-        if failed:
-            failures[key] = f"{league} {season} failed blocking checks: " + "; ".join(
-                f"{o.name} {o.metadata}" for o in failed
+    # One writer per partition (whoever launched the run): the raw file is read, validated and
+    # written to the warehouse and the lake under the partition's lock, so both stores always hold
+    # what one run read from one raw file.
+    with _partition_locks(context, wh, "matches"):
+        # Validate every partition before writing any: nothing of a failing bulk run reaches the
+        # warehouse or the lake, and a single failing partition leaves its previous version in place.
+        for league, season in run_partitions(context):
+            key = partition_key(league, season)
+            data = store.read_raw(league, season)
+            sha = (store.read_raw_meta(league, season) or {}).get("sha256", "")
+            try:
+                parsed = parse_season_csv(data, league, season)
+            except ParseError as exc:
+                failures[key] = f"{league} {season}: {exc}"
+                continue
+            df = parsed.matches
+            outcomes = [
+                *quality.run_all(df, season),
+                quality.no_columns_dropped(df, parsed.raw_records, set(parsed.mapped_columns)),
+            ]
+            failed = [o for o in outcomes if o.blocking and not o.passed]
+            if failed:
+                failures[key] = f"{league} {season} failed blocking checks: " + "; ".join(
+                    f"{o.name} {o.metadata}" for o in failed
+                )
+                continue
+            # The warehouse is the last line: also a raw file stored by other means may not shrink it.
+            refused = quality.fewer_matches_than_stored(
+                league, season, len(df), wh.count_matches(league, season) or None, "the warehouse")
+            if refused and not config.allow_fewer_matches:
+                failures[key] = refused
+                continue
+            if refused:
+                context.log.warning(f"allow_fewer_matches: replacing it anyway. {refused}")
+            parts[key] = (league, season, sha, parsed, outcomes)
+        if failures:
+            raise dg.Failure(
+                description="; ".join(failures.values()),
+                metadata={"failed_partitions": dg.MetadataValue.json(failures)},
+                allow_retries=False,
             )
-            continue
-        # The warehouse is the last line: also a raw file stored by other means may not shrink it.
-        refused = quality.fewer_matches_than_stored(
-            league, season, len(df), warehouse.get().count_matches(league, season) or None, "the warehouse")
-        if refused and not config.allow_fewer_matches:
-            failures[key] = refused
-            continue
-        if refused:
-            context.log.warning(f"allow_fewer_matches: replacing it anyway. {refused}")
-        parts[key] = (league, season, sha, parsed, outcomes)
-    if failures:
-        raise dg.Failure(
-            description="; ".join(failures.values()),
-            metadata={"failed_partitions": dg.MetadataValue.json(failures)},
-            allow_retries=False,
-        )
-    frames: dict[str, pd.DataFrame] = {}
-    summary: dict[str, dict[str, object]] = {}
-    for key, (league, season, sha, parsed, _outcomes) in parts.items():
-        df = parsed.matches
-        written = warehouse.get().replace_partition(
-            league, season, df, source_sha256=sha, run_id=context.run_id
-        )
-        frames[key] = df
-        summary[key] = {"rows": written, "first_date": str(df["date"].min().date()),
-                        "last_date": str(df["date"].max().date()), "source_sha256": sha}
+        frames = {key: parsed.matches for key, (_lg, _se, _sha, parsed, _o) in parts.items()}
+        written = _write_partitions(context, store, wh, parts)
+    summary = {
+        key: {"rows": written[key], "first_date": str(df["date"].min().date()),
+              "last_date": str(df["date"].max().date()), "source_sha256": parts[key][2],
+              "path": str(store.path("matches", parts[key][0], parts[key][1], "parquet"))}
+        for key, df in frames.items()
+    }
     if len(parts) == 1:
         ((key, (_lg, _se, _sha, parsed, outcomes)),) = parts.items()
         df = frames[key]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output
-            output = dg.Output(
-                df,
-                metadata=_matches_metadata(df, parsed.unknown_columns, parsed.blank_rows, len(df)),
-                data_version=dg.DataVersion(automation.frame_version(df)),
-            )
-        yield output
+        yield dg.MaterializeResult(
+            metadata={**_matches_metadata(df, parsed.unknown_columns, parsed.blank_rows, len(df)),
+                      "path": dg.MetadataValue.path(summary[key]["path"])},
+            data_version=dg.DataVersion(automation.frame_version(df)),
+        )
         for o in outcomes:
             yield _check_result(o.name, o.passed, o.blocking, o.description, o.metadata)
         return
-    yield dg.Output(
-        frames,
+    yield dg.MaterializeResult(
         metadata={"dagster/row_count": sum(len(f) for f in frames.values()),
                   "rows_by_partition": dg.MetadataValue.json({k: len(f) for k, f in frames.items()}),
                   "partitions": _bulk_table(summary)},
@@ -269,6 +279,41 @@ def matches(
         not_passed = {key: o.metadata for key, o in results if not o.passed}
         yield _check_result(name, not not_passed, first.blocking, first.description,
                             {"partitions_checked": len(results), "not_passed": not_passed})
+
+
+def _partition_locks(context: dg.AssetExecutionContext, wh: Warehouse, asset: str) -> AbstractContextManager:
+    """The writer locks of this run's partitions of ``asset``; a lock held by a run this instance
+    knows has finished (crashed) is taken over."""
+
+    def alive(run_id: str) -> bool | None:
+        run = context.instance.get_run_by_id(run_id)
+        return None if run is None else not run.is_finished
+
+    return wh.partition_locks(asset, run_partitions(context), context.run_id, holder_alive=alive,
+                              on_wait=context.log.info)
+
+
+def _write_partitions(context: dg.AssetExecutionContext, store: Lake, wh: Warehouse,
+                      parts: dict[str, tuple]) -> dict[str, int]:
+    """Warehouse rows and Parquet files of every partition of the run, together or not at all.
+
+    The Parquet files are staged first, moved into place inside the warehouse transaction (last,
+    before its commit) and moved back if the transaction fails, so a bulk run that fails part-way
+    (an IO error at partition k, a lost database) leaves every partition as it was; one that
+    succeeds has written and records them all. Only a kill of the process between the files'
+    move and the commit can leave new files with old rows; the next run of the partition mends it.
+    """
+    staged = store.stage_tables(
+        "matches", {(lg, se): parsed.matches for lg, se, _sha, parsed, _o in parts.values()})
+    try:
+        rows = wh.replace_partitions(
+            [(lg, se, parsed.matches, sha) for lg, se, sha, parsed, _o in parts.values()],
+            run_id=context.run_id, before_commit=staged.install)
+    except BaseException:
+        staged.rollback()
+        raise
+    staged.commit()
+    return {partition_key(lg, se): n for (lg, se), n in rows.items()}
 
 
 def _check_result(

@@ -41,6 +41,61 @@ def parquet_bytes(df: pd.DataFrame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+class StagedFiles:
+    """Files written next to their targets but not yet visible, installed together.
+
+    ``install`` moves each into place (keeping the file it replaces), ``rollback`` puts the replaced
+    files back, ``commit`` drops them. Lets a caller make a set of files visible inside a database
+    transaction and undo that if the commit fails, so the files and the rows change together.
+    """
+
+    def __init__(self, targets: dict[Path, bytes]):
+        self._staged: dict[Path, Path] = {}
+        self._backups: dict[Path, Path | None] = {}
+        try:
+            for path, data in targets.items():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".staged")
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                self._staged[path] = Path(tmp)
+        except BaseException:
+            self.rollback()
+            raise
+
+    def install(self) -> None:
+        """Move every staged file into place; idempotent (a retried transaction calls it again)."""
+        for path, tmp in self._staged.items():
+            if path in self._backups:
+                continue
+            backup = None
+            if path.exists():
+                backup = path.with_name(f".{path.name}.replaced")
+                os.replace(path, backup)
+            self._backups[path] = backup
+            os.replace(tmp, path)
+
+    def rollback(self) -> None:
+        """Undo ``install`` (and drop what was staged): the targets are as before."""
+        for path, backup in self._backups.items():
+            if backup is not None:
+                os.replace(backup, path)
+            else:
+                path.unlink(missing_ok=True)
+        self._backups.clear()
+        for tmp in self._staged.values():
+            tmp.unlink(missing_ok=True)
+
+    def commit(self) -> None:
+        for backup in self._backups.values():
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+        self._backups.clear()
+        self._staged.clear()
+
+
 class Lake:
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
@@ -95,6 +150,13 @@ class Lake:
         path = self.path(asset, league, season, "parquet")
         atomic_write_bytes(path, parquet_bytes(df))
         return path
+
+    def stage_tables(self, asset: str, frames: dict[tuple[str, str], pd.DataFrame]) -> StagedFiles:
+        """The Parquet files of ``{(league, season): frame}``, staged (see :class:`StagedFiles`)."""
+        return StagedFiles({
+            self.path(asset, league, season, "parquet"): parquet_bytes(df)
+            for (league, season), df in frames.items()
+        })
 
     def read_table(self, asset: str, league: str, season: str) -> pd.DataFrame:
         path = self.path(asset, league, season, "parquet")

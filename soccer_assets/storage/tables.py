@@ -59,6 +59,18 @@ partition_loads = Table(
     Column("dagster_run_id", String(64)),
 )
 
+# One row per partition being written (asset, league, season) and by whom: the per-partition
+# writer lock of ``Warehouse.partition_locks``. A row lives only while its holder writes.
+partition_locks = Table(
+    "partition_locks",
+    metadata,
+    Column("asset", String(64), primary_key=True),
+    Column("league", String(8), primary_key=True),
+    Column("season", String(7), primary_key=True),
+    Column("holder", String(64), nullable=False),
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+)
+
 # The online feature store: every team's latest state (ratings + form), read by the API.
 # ``state`` is ``soccer_assets.features.state.TeamState.to_record()``; ``as_of`` is the first date
 # whose matches are NOT in the state (state = all matches dated strictly before ``as_of``).

@@ -16,6 +16,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -24,7 +25,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from soccer_assets.core.schema import CORE_ODDS_COLUMNS, STAT_COLUMNS
-from soccer_assets.storage import tables
+from soccer_assets.storage import partition_locks, tables
+from soccer_assets.storage.partition_locks import PartitionBusyError
+
+__all__ = ["PartitionBusyError", "Warehouse", "is_transient", "make_engine"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -179,38 +183,66 @@ class Warehouse:
         run_id: str | None = None,
     ) -> int:
         """Atomically replace one league-season; returns the number of rows written."""
-        if len(df) and (set(df["league"]) != {league} or set(df["season"]) != {season}):
-            raise ValueError(f"frame holds rows outside partition {league}|{season}")
-        records = match_records(df)
+        return self.replace_partitions([(league, season, df, source_sha256)], run_id=run_id)[
+            (league, season)
+        ]
 
-        def write(conn: Connection) -> int:
-            conn.execute(
-                delete(tables.matches).where(
-                    tables.matches.c.league == league, tables.matches.c.season == season
-                )
-            )
-            if records:
-                conn.execute(tables.matches.insert(), records)
-            conn.execute(
-                delete(tables.partition_loads).where(
-                    tables.partition_loads.c.league == league,
-                    tables.partition_loads.c.season == season,
-                )
-            )
-            conn.execute(
-                tables.partition_loads.insert(),
-                {
-                    "league": league,
-                    "season": season,
-                    "row_count": len(records),
-                    "source_sha256": source_sha256,
-                    "loaded_at": dt.datetime.now(dt.UTC),
-                    "dagster_run_id": run_id,
-                },
-            )
-            return len(records)
+    def replace_partitions(
+        self,
+        parts: list[tuple[str, str, pd.DataFrame, str]],
+        *,
+        run_id: str | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> dict[tuple[str, str], int]:
+        """Replace several league-seasons ``(league, season, frame, source_sha256)`` in ONE
+        transaction: all of them or none. ``before_commit`` runs last inside the transaction (the
+        caller installs the partitions' Parquet files there), so an error in it rolls the rows back.
+        Returns the rows written per (league, season)."""
+        batches = []
+        for league, season, df, sha in parts:
+            if len(df) and (set(df["league"]) != {league} or set(df["season"]) != {season}):
+                raise ValueError(f"frame holds rows outside partition {league}|{season}")
+            batches.append((league, season, match_records(df), sha))
 
-        return self._transaction(f"replace {league}|{season}", write)
+        def write(conn: Connection) -> dict[tuple[str, str], int]:
+            now = dt.datetime.now(dt.UTC)
+            written = {}
+            for league, season, records, sha in batches:
+                conn.execute(
+                    delete(tables.matches).where(
+                        tables.matches.c.league == league, tables.matches.c.season == season
+                    )
+                )
+                if records:
+                    conn.execute(tables.matches.insert(), records)
+                conn.execute(
+                    delete(tables.partition_loads).where(
+                        tables.partition_loads.c.league == league,
+                        tables.partition_loads.c.season == season,
+                    )
+                )
+                conn.execute(
+                    tables.partition_loads.insert(),
+                    {"league": league, "season": season, "row_count": len(records),
+                     "source_sha256": sha, "loaded_at": now, "dagster_run_id": run_id},
+                )
+                written[(league, season)] = len(records)
+            if before_commit is not None:
+                before_commit()
+            return written
+
+        what = ", ".join(f"{lg}|{se}" for lg, se, _r, _s in batches[:3]) + ("…" if len(batches) > 3 else "")
+        return self._transaction(f"replace {what}", write)
+
+    # -- one writer per partition (soccer_assets.storage.partition_locks) -----------------------
+    def partition_locks(self, asset: str, partitions: Iterable[tuple[str, str]], holder: str,
+                        **options: Any) -> AbstractContextManager[None]:
+        """See :func:`soccer_assets.storage.partition_locks.hold`."""
+        return partition_locks.hold(self, asset, partitions, holder, **options)
+
+    def partition_lock_holders(self, asset: str | None = None) -> dict[tuple[str, str, str], str]:
+        """Who holds which partition lock now: ``{(asset, league, season): holder}``."""
+        return partition_locks.holders(self, asset)
 
     def count_matches(self, league: str | None = None, season: str | None = None) -> int:
         q = select(func.count()).select_from(tables.matches)
