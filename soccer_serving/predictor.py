@@ -35,6 +35,7 @@ from soccer_serving.registry import (
     serving_feature_params,
 )
 from soccer_serving.schemas import MatchRequest
+from soccer_serving.settings import ServingSettings
 from soccer_serving.team_states import MEMO_LIMIT, LeagueStates, NoTeamState, TeamStateStore
 
 
@@ -79,6 +80,13 @@ class NoModel(PredictionError):
 class FeatureStoreMismatch(PredictionError):
     status = 503
     code = "feature_params_mismatch"
+
+
+class StaleTeamState(PredictionError):
+    """The kickoff is further after the team state than the horizon allows (refuse mode)."""
+
+    status = 422
+    code = "stale_team_state"
 
 
 class MarketsUnavailable(PredictionError):
@@ -132,6 +140,9 @@ class Prediction:
     # {market: [selection record]} and the offers, when the request asked for them.
     markets: dict[str, list[dict[str, Any]]] | None = None
     offers: list[dict[str, Any]] | None = None
+    # Days from the team state's as_of to the kickoff, and whether that is past the horizon.
+    team_state_age_days: int = 0
+    stale: bool = False
 
     @property
     def outcome(self) -> str:
@@ -176,13 +187,24 @@ class _Prepared:
     away: str
     features: dict[str, float]
     variant: str
+    age_days: int
+    stale: bool
 
 
 class Predictor:
     """Features + model → probabilities for a list of matches (errors per match)."""
 
-    def __init__(self, store: TeamStateStore, today: Any = None):
+    @classmethod
+    def from_settings(cls, store: TeamStateStore, settings: ServingSettings) -> Predictor:
+        return cls(store, horizon_days=settings.state_horizon_days,
+                   refuse_stale=settings.stale_state == "refuse")
+
+    def __init__(self, store: TeamStateStore, today: Any = None, *, horizon_days: int = 120,
+                 refuse_stale: bool = False):
+        """``horizon_days`` / ``refuse_stale``: settings ``state_horizon_days`` / ``stale_state``."""
         self.store = store
+        self.horizon_days = horizon_days
+        self.refuse_stale = refuse_stale
         self.params = serving_feature_params()
         self.params_hash = feature_params_hash(self.params)
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
@@ -233,6 +255,14 @@ class Predictor:
                 f"kickoff {kickoff} is before the team state's as_of {league.as_of} "
                 f"(the state already holds matches up to {league.as_of - dt.timedelta(days=1)})"
             )
+        age = (kickoff - league.as_of).days
+        stale = age > self.horizon_days
+        if stale and self.refuse_stale:
+            raise StaleTeamState(
+                f"kickoff {kickoff} is {age} days after the team state of {q.league} (as_of "
+                f"{league.as_of}), more than the horizon of {self.horizon_days} days "
+                "(SOCCER_STATE_HORIZON_DAYS): the state misses every match since"
+            )
         season = q.season or season_of_date(kickoff)
         try:
             h = self._team_state(league, home, season)
@@ -242,7 +272,7 @@ class Predictor:
         variant = self._variant(q, models)
         feats = match_feature_vector(h, a, kickoff=kickoff, open_odds=q.odds, open_totals=q.totals_odds,
                                      params=self.params)
-        return _Prepared(q, league, season, kickoff, home, away, feats, variant)
+        return _Prepared(q, league, season, kickoff, home, away, feats, variant, age, stale)
 
     def _team_state(self, league: LeagueStates, team: str, season: str) -> TeamState:
         key = (team, season)
@@ -316,6 +346,8 @@ class Predictor:
                     features=p.features,
                     markets=market,
                     offers=offers,
+                    team_state_age_days=p.age_days,
+                    stale=p.stale,
                 )
         return [r for r in out if r is not None]
 

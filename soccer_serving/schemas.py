@@ -127,6 +127,12 @@ class ModelRef(BaseModel):
 class TeamStateRef(BaseModel):
     as_of: dt.date = Field(description="The state holds every match dated strictly before this day.")
     updated_at: dt.datetime
+    age_days: int = Field(default=0, description="Days from as_of to the kickoff.")
+    stale: bool = Field(
+        default=False,
+        description="The kickoff is more than SOCCER_STATE_HORIZON_DAYS after as_of: the state "
+        "misses every match played since, so the prediction rests on old form and ratings.",
+    )
 
 
 class PredictionResponse(BaseModel):
@@ -147,7 +153,8 @@ class PredictionResponse(BaseModel):
                         "alias": "champion",
                         "variant": "ratings",
                     },
-                    "team_state": {"as_of": "2024-04-21", "updated_at": "2024-04-22T06:00:00Z"},
+                    "team_state": {"as_of": "2024-04-21", "updated_at": "2024-04-22T06:00:00Z",
+                                   "age_days": 2, "stale": False},
                 },
                 {
                     "league": "E0",
@@ -159,7 +166,8 @@ class PredictionResponse(BaseModel):
                     "predicted_outcome": "A",
                     "model": {"name": "soccer-outcome-market", "version": "1", "alias": "champion",
                               "variant": "market"},
-                    "team_state": {"as_of": "2023-10-21", "updated_at": "2023-10-21T06:00:00Z"},
+                    "team_state": {"as_of": "2023-10-21", "updated_at": "2023-10-21T06:00:00Z",
+                                   "age_days": 0, "stale": False},
                     "markets": {
                         "1x2": [{"selection": "home", "probability": 0.2911, "fair_price": 3.4354},
                                 {"selection": "draw", "probability": 0.2705, "fair_price": 3.6975},

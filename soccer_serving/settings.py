@@ -52,6 +52,12 @@ class ServingSettings(BaseSettings):
     # A league's team states are re-read when they changed; the change check runs at most once per
     # this many seconds per league (0 = on every request).
     team_state_ttl_seconds: float = Field(default=5.0, ge=0)
+    # A kickoff more than this many days after the league's team state (its as_of) is answered
+    # with team_state.stale = true and the age (the state misses every match since), or refused
+    # with 422 stale_team_state. 120 days: a state built at the end of May still serves the first
+    # rounds of August without a flag; one missing most of a season does not.
+    state_horizon_days: int = Field(default=120, ge=0)
+    stale_state: Literal["flag", "refuse"] = "flag"
 
     # --- broker / jobs --------------------------------------------------------------------
     redis_url: str = "redis://127.0.0.1:6379/0"

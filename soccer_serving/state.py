@@ -57,7 +57,7 @@ class ServingState:
         self.log_writer: PredictionLogWriter | None = None
         self.warehouse = Warehouse(settings.warehouse_url, create_schema=False)
         self.store = TeamStateStore(self.warehouse, settings.team_state_ttl_seconds)
-        self.predictor = Predictor(self.store)
+        self.predictor = Predictor.from_settings(self.store, settings)
         self.models = ModelManager(settings)
         self.broker = make_broker(settings)
         self.actor = api_actor(self.broker, settings)

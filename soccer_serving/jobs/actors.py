@@ -71,7 +71,8 @@ class JobRunner:
         self.warehouse = warehouse
         self.registry = registry or RegistryClient(settings)
         self.metrics = metrics or WorkerMetrics()
-        self.predictor = Predictor(TeamStateStore(warehouse, settings.team_state_ttl_seconds))
+        self.predictor = Predictor.from_settings(
+            TeamStateStore(warehouse, settings.team_state_ttl_seconds), settings)
         self._models: dict[tuple[str, str], LoadedModel] = {}
         self._lock = threading.Lock()
 

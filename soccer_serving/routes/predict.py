@@ -42,7 +42,8 @@ def prediction_body(p: Prediction) -> PredictionResponse:
         predicted_outcome=p.outcome,  # type: ignore[arg-type]
         model=ModelRef(name=p.model.name, version=p.model.version, alias=p.model.alias,
                        variant=p.model.variant),  # type: ignore[arg-type]
-        team_state=TeamStateRef(as_of=p.team_state_as_of, updated_at=p.team_state_updated_at),
+        team_state=TeamStateRef(as_of=p.team_state_as_of, updated_at=p.team_state_updated_at,
+                                age_days=p.team_state_age_days, stale=p.stale),
         markets=p.markets,  # type: ignore[arg-type]
         offers=p.offers,  # type: ignore[arg-type]
     )
@@ -78,7 +79,8 @@ def prediction_json(p: Prediction) -> dict[str, Any]:
         "probabilities": {"home": p.p_home, "draw": p.p_draw, "away": p.p_away},
         "predicted_outcome": p.outcome,
         "model": _model_json(m.name, m.version, m.alias, m.variant),
-        "team_state": _team_state_json(p.team_state_as_of, p.team_state_updated_at),
+        "team_state": {**_team_state_json(p.team_state_as_of, p.team_state_updated_at),
+                       "age_days": p.team_state_age_days, "stale": p.stale},
     }
 
 
@@ -128,6 +130,9 @@ def build_router(settings: ServingSettings) -> APIRouter:
         409: err("`markets_unavailable`: markets beyond `1x2` asked of a served model without a "
                  "goal model."),
         503: err("No model is loaded, or the warehouse is unreachable."),
+        422: err("The body does not validate (`detail` names the fields), or `invalid_match` (same "
+                 "teams, kickoff before the team state), or `stale_team_state` (kickoff more than "
+                 "SOCCER_STATE_HORIZON_DAYS after the team state, with SOCCER_STALE_STATE=refuse)."),
     }
     router = APIRouter()
     router.add_api_route(
@@ -140,6 +145,9 @@ def build_router(settings: ServingSettings) -> APIRouter:
         dependencies=auth,
         summary="Predict one match",
         description="Features from `team_state` as of the kick-off date, then the champion booster. "
+        "`team_state.age_days` says how far the kickoff is past the state; beyond "
+        f"SOCCER_STATE_HORIZON_DAYS (now {settings.state_horizon_days}) `team_state.stale` is true"
+        + (" (refused: SOCCER_STALE_STATE=refuse). " if settings.stale_state == "refuse" else ". ") +
         "With odds and a `market` champion the market model answers, otherwise the ratings model. "
         "With `markets` and/or `prices` the answer also has `markets` (priced off the match's score "
         "grid, whose 1X2 is the answer's `probabilities`) and `offers` (edge and Kelly stake).",

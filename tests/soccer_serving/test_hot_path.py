@@ -41,10 +41,11 @@ from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving import predictor as predictor_module
 from soccer_serving.jobs import store as jobs_store
 from soccer_serving.logwriter import PredictionLogWriter
-from soccer_serving.predictor import MatchQuery, Prediction, Predictor
+from soccer_serving.predictor import MatchQuery, Prediction, Predictor, StaleTeamState
 from soccer_serving.registry import LoadedModel
 from soccer_serving.routes.predict import prediction_body, prediction_json
 from soccer_serving.schemas import PredictionResponse
+from soccer_serving.settings import ServingSettings
 from soccer_serving.team_states import NeedsIO, TeamStateStore
 from tests.soccer_serving.support import labels, small_booster, write_team_state
 
@@ -342,3 +343,28 @@ def test_a_warm_request_is_answered_on_the_event_loop_and_logged_first(
             assert n == 1, "answered before its log row was committed"
         assert threads == []
         assert PredictionResponse.model_validate(cold.json()).model_dump(mode="json") == cold.json()
+
+
+def test_a_kickoff_past_the_horizon_is_flagged_or_refused(warehouse: Warehouse, ratings_trained: Any) -> None:
+    models = {"ratings": _loaded("ratings", ratings_trained)}
+    store = TeamStateStore(warehouse, ttl_seconds=3600)
+    as_of = store.league("E0").as_of
+    at_horizon, past = (MatchQuery("E0", "Arsenal", "Man City", as_of + dt.timedelta(days=d))
+                        for d in (120, 121))
+    near, far = Predictor(store).predict([at_horizon, past], models)
+    assert isinstance(near, Prediction) and isinstance(far, Prediction)
+    assert (near.team_state_age_days, near.stale) == (120, False)
+    assert (far.team_state_age_days, far.stale) == (121, True)
+    for p in (near, far):  # the fast writer and the schema agree on the new fields
+        assert prediction_json(p) == prediction_body(p).model_dump(mode="json")
+    assert prediction_json(far)["team_state"] == {
+        "as_of": as_of.isoformat(), "updated_at": prediction_json(far)["team_state"]["updated_at"],
+        "age_days": 121, "stale": True}
+
+    settings = ServingSettings(state_horizon_days=120, stale_state="refuse")
+    kept, refused = Predictor.from_settings(store, settings).predict([at_horizon, past], models)
+    assert isinstance(kept, Prediction) and kept.p_home == near.p_home
+    assert isinstance(refused, StaleTeamState) and refused.status == 422
+    assert refused.code == "stale_team_state"
+    assert f"is 121 days after the team state of E0 (as_of {as_of})" in refused.message
+    assert "SOCCER_STATE_HORIZON_DAYS" in refused.message
