@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from soccer_serving.predictor import PredictionError
 from soccer_serving.registry import short_error
-from soccer_serving.schemas import ErrorBody, ErrorResponse
+from soccer_serving.schemas import ErrorBody, ErrorResponse, ValidationErrorResponse
 
 # The API's logger keeps the name it had when the API was one module, so log queries keep matching.
 logger = logging.getLogger("soccer_serving.app")
@@ -58,6 +58,13 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     413: err("Request body larger than SOCCER_MAX_BODY_BYTES."),
     500: err("Unexpected error; the body carries a request id to quote, never a stack trace."),
 }
+def unprocessable(description: str) -> dict[int | str, dict[str, Any]]:
+    """A 422 that is either a body that does not validate (``detail``) or a business refusal of a
+    valid body (``error``: ``description`` names its codes)."""
+    return {422: {"model": ValidationErrorResponse | ErrorResponse,
+                  "description": f"The body does not validate (`detail` names the fields), or {description}"}}
+
+
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: err("Missing or wrong X-API-Key."),
     403: err("`auth_not_configured`: no key is configured for the route (it fails closed); "

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from soccer_assets.modeling.markets.pricing import DEFAULT_MARKETS, MARKETS
-from soccer_serving.markets import check_price
+from soccer_serving.markets import LINE_MARKETS, UNPRICEABLE_MARKETS, check_price, selection_catalogue
 
 # Literal of the pricing module's names: OpenAPI lists them and an unknown one is a 422 that names
 # every valid market.
@@ -40,19 +40,43 @@ class TotalsOdds(BaseModel):
     under: float = Field(gt=1.0, le=1000.0, allow_inf_nan=False, examples=[1.87])
 
 
+def price_forms() -> list[dict[str, Any]]:
+    """One JSON-schema alternative per priceable market: its selections and (for the line markets)
+    its lines, from the pricing module's own catalogue, so the contract accepts exactly what
+    :func:`check_price` accepts."""
+    forms = []
+    for market, records in selection_catalogue().items():
+        if market in UNPRICEABLE_MARKETS:
+            continue
+        props: dict[str, Any] = {
+            "market": {"const": market},
+            "selection": {"enum": list(dict.fromkeys(r["selection"] for r in records))},
+        }
+        required = ["market", "selection", "price"]
+        if market in LINE_MARKETS:
+            lines = sorted({r["line"] for r in records})
+            props["line"] = {"type": "number", "minimum": lines[0], "maximum": lines[-1],
+                             "multipleOf": 0.25}
+            required.append("line")
+        else:
+            props["line"] = {"type": "null"}
+        forms.append({"title": market, "properties": props, "required": required})
+    return forms
+
+
+def _offered_price_schema(schema: dict[str, Any]) -> None:
+    schema["oneOf"] = price_forms()
+    schema["examples"] = [
+        {"market": "1x2", "selection": "home", "price": 2.1},
+        {"market": "totals", "selection": "over", "line": 2.5, "price": 1.95},
+        {"market": "asian_handicap", "selection": "home", "line": -0.25, "price": 2.02},
+    ]
+
+
 class OfferedPrice(BaseModel):
     """A decimal price offered for one selection: the answer gives its edge and Kelly stake."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"market": "1x2", "selection": "home", "price": 2.1},
-                {"market": "totals", "selection": "over", "line": 2.5, "price": 1.95},
-                {"market": "asian_handicap", "selection": "home", "line": -0.25, "price": 2.02},
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_offered_price_schema)
 
     market: MarketName = Field(description="A market name (`expected_goals` takes no price).")
     selection: str = Field(min_length=1, max_length=20,

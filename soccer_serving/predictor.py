@@ -82,6 +82,14 @@ class FeatureStoreMismatch(PredictionError):
     code = "feature_params_mismatch"
 
 
+class KickoffBeforeState(PredictionError):
+    """The team state already holds matches after the kickoff: a body that is valid in itself but
+    conflicts with the current state (409, not 422)."""
+
+    status = 409
+    code = "kickoff_before_team_state"
+
+
 class StaleTeamState(PredictionError):
     """The kickoff is further after the team state than the horizon allows (refuse mode)."""
 
@@ -251,7 +259,7 @@ class Predictor:
             raise InvalidMatch(f"home and away are the same team ({home})")
         kickoff = q.kickoff or self._today()
         if kickoff < league.as_of:
-            raise InvalidMatch(
+            raise KickoffBeforeState(
                 f"kickoff {kickoff} is before the team state's as_of {league.as_of} "
                 f"(the state already holds matches up to {league.as_of - dt.timedelta(days=1)})"
             )

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from soccer_assets.core.seasons import season_bounds
+from soccer_assets.core.seasons import season_bounds, season_from_start_year
 from soccer_serving.market_schemas import (
     MARKETS_DESCRIPTION,
     MarketName,
@@ -28,10 +28,15 @@ from soccer_serving.market_schemas import (
 
 # [0-9], not \d: the regex engine reads \d as any Unicode digit ("E١" would pass).
 LEAGUE_PATTERN = r"^[A-Z]{1,3}[0-9]$"
-SEASON_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 MIN_KICKOFF = dt.date(2000, 1, 1)
 MAX_KICKOFF = dt.date(2100, 12, 31)
-Kickoff = Annotated[dt.date, Field(ge=MIN_KICKOFF, le=MAX_KICKOFF)]
+# Every season that can hold a kickoff in the bounds, spelled out: "two consecutive years" is not
+# a shape a regular expression can check otherwise, and the contract should say what is refused.
+SEASON_PATTERN = "^(?:" + "|".join(
+    season_from_start_year(y) for y in range(MIN_KICKOFF.year - 1, MAX_KICKOFF.year + 1)) + ")$"
+# JSON Schema has no minimum for a date: the year range as a pattern documents the bounds.
+Kickoff = Annotated[dt.date, Field(ge=MIN_KICKOFF, le=MAX_KICKOFF, json_schema_extra={
+    "pattern": r"^(?:20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"})]
 
 
 class Odds(BaseModel):
@@ -225,6 +230,23 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class ValidationIssue(BaseModel):
+    """One reason a body or parameter did not validate (FastAPI's own shape)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+    url: str | None = None
+
+
+class ValidationErrorResponse(BaseModel):
+    """A request that does not validate: ``detail`` names every field and why."""
+
+    detail: list[ValidationIssue]
+
+
 class BatchRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -255,18 +277,26 @@ class BatchResponse(BaseModel):
     n_errors: int
 
 
+def _job_forms(schema: dict[str, Any]) -> None:
+    """The two forms of a job body as ``oneOf``, so the contract says what ``_one_form`` checks."""
+    schema["oneOf"] = [
+        {"title": "listed matches", "required": ["matches"],
+         "properties": {"matches": {"type": "array"}, "league": {"type": "null"},
+                        "upcoming": {"type": "null"}}},
+        {"title": "a league's upcoming fixtures", "required": ["league", "upcoming"],
+         "properties": {"matches": {"type": "null"}, "league": {"type": "string"},
+                        "upcoming": {"const": True}}},
+    ]
+    schema["examples"] = [
+        {"matches": [{"league": "E0", "home_team": "Arsenal", "away_team": "Chelsea"}]},
+        {"league": "E0", "upcoming": True},
+    ]
+
+
 class JobRequest(BaseModel):
     """Either a list of matches, or ``{"league": ..., "upcoming": true}`` for its fixtures."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"matches": [{"league": "E0", "home_team": "Arsenal", "away_team": "Chelsea"}]},
-                {"league": "E0", "upcoming": True},
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_job_forms)
 
     matches: list[MatchRequest] | None = Field(default=None, min_length=1)
     league: str | None = Field(default=None, pattern=LEAGUE_PATTERN)

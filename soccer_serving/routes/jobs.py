@@ -19,6 +19,7 @@ from soccer_serving.errors import (
     ApiError,
     BrokerUnavailable,
     err,
+    unprocessable,
     warehouse_unavailable,
 )
 from soccer_serving.jobs import store
@@ -33,6 +34,7 @@ from soccer_serving.schemas import (
 )
 
 JOB_ERRORS = {**COMMON_ERRORS, **AUTH_ERRORS, 503: err("Redis (broker) or warehouse unavailable.")}
+SUBMIT_ERRORS = {**JOB_ERRORS, **unprocessable("`job_too_large` (more than SOCCER_JOB_MAX_ITEMS matches).")}
 
 router = APIRouter()
 
@@ -42,7 +44,7 @@ router = APIRouter()
     tags=["jobs"],
     status_code=202,
     response_model=JobAccepted,
-    responses=JOB_ERRORS,
+    responses=SUBMIT_ERRORS,
     dependencies=[Depends(require_api_key)],
     summary="Submit a prediction job",
     description="A list of matches (at most SOCCER_JOB_MAX_ITEMS), or "

@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request, Response
 
 from soccer_serving.deps import SettingsDep, StateDep, require_api_key
-from soccer_serving.errors import AUTH_ERRORS, COMMON_ERRORS, ApiError, err, request_id
+from soccer_serving.errors import AUTH_ERRORS, COMMON_ERRORS, ApiError, err, request_id, unprocessable
 from soccer_serving.predictor import NoModel, Prediction, PredictionError, match_query
 from soccer_serving.schemas import (
     BatchItem,
@@ -128,11 +128,12 @@ def build_router(settings: ServingSettings) -> APIRouter:
         **(AUTH_ERRORS if protected and settings.api_key_list() else {}),
         404: err("Unknown league or team; `suggestions` lists the closest known names."),
         409: err("`markets_unavailable`: markets beyond `1x2` asked of a served model without a "
-                 "goal model."),
+                 "goal model; `kickoff_before_team_state`: the team state already holds matches "
+                 "after the kickoff (it only predicts forward)."),
         503: err("No model is loaded, or the warehouse is unreachable."),
-        422: err("The body does not validate (`detail` names the fields), or `invalid_match` (same "
-                 "teams, kickoff before the team state), or `stale_team_state` (kickoff more than "
-                 "SOCCER_STATE_HORIZON_DAYS after the team state, with SOCCER_STALE_STATE=refuse)."),
+        **unprocessable("`invalid_match` (the same team twice), "
+                        "`stale_team_state` (a kickoff more than SOCCER_STATE_HORIZON_DAYS after the "
+                        "team state, with SOCCER_STALE_STATE=refuse) or `batch_too_large`."),
     }
     router = APIRouter()
     router.add_api_route(

@@ -115,8 +115,10 @@ def test_invalid_bodies_are_422(client: TestClient) -> None:
     assert wrong.status_code == 422 and "is not in it" in wrong.text, wrong.text
     assert client.post("/v1/predict", json={**MATCH, "kickoff": "2023-08-12", "season": "2023-24"}
                        ).status_code != 422
+    # Valid in itself but the state already holds later matches: a conflict with the state, 409.
     early = client.post("/v1/predict", json={**MATCH, "kickoff": "2023-05-28"})
-    assert early.status_code == 422 and "as_of" in early.json()["error"]["message"]
+    assert early.status_code == 409 and "as_of" in early.json()["error"]["message"]
+    assert early.json()["error"]["code"] == "kickoff_before_team_state"
     tiny = {"league": "E0", "home_team": "A", "away_team": "B"}
     many = client.post("/v1/predict/batch", json={"matches": [tiny] * 101})
     assert many.status_code == 422
