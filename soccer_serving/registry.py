@@ -236,9 +236,10 @@ class RegistryClient:
                         raise ValueError(f"{name} v{version} is a {type(booster).__name__}, "
                                          "not an xgboost.Booster")
                     features = signature_features(meta.signature, variant)
-                    trained, fmt = None, "xgboost"
+                    trained, fmt, smoke = None, "xgboost", None
                 else:
                     trained = _load_outcome_pyfunc(Path(local), meta)
+                    smoke = _smoke_rows(Path(local), meta)
                     booster = trained.booster
                     features = tuple(trained.features)
                     _check_features(features, variant)
@@ -255,7 +256,7 @@ class RegistryClient:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         booster.set_param({"nthread": 1})
-        return LoadedModel(
+        loaded = LoadedModel(
             variant=variant,
             name=name,
             version=str(version),
@@ -268,6 +269,9 @@ class RegistryClient:
             trained=trained,
             feature_params_note=note,
         )
+        if smoke is not None:
+            check_smoke(loaded, *smoke)
+        return loaded
 
 
 XGBOOST_MODEL_CLASSES = ("xgboost.core.Booster",)
@@ -324,6 +328,36 @@ def check_feature_params(run_data: Any) -> str | None:
     if diff:
         raise ValueError(f"model was trained with other feature parameters (differs in {diff})")
     return None
+
+
+def _smoke_rows(local: Path, meta: Any) -> Any:
+    from soccer_assets.storage.model_package import read_smoke_rows
+
+    return read_smoke_rows(local, meta.flavors)
+
+
+# The serving path computes what the pipeline computed bit for bit (tests/soccer_serving/
+# test_hot_path.py); the bound only absorbs a CPU's last-digit differences.
+SMOKE_TOLERANCE = 1e-7
+
+
+def check_smoke(model: LoadedModel, rows: Sequence[Mapping[str, float]],
+                expected: Sequence[Sequence[float]]) -> None:
+    """Refuse a version whose answers on the rows stored with its run are not the run's own.
+
+    Catches what the structural checks cannot see: a booster paired with another description
+    (other best iteration, prior, temperature or base-margin columns), features renamed to the
+    signature's names but trained in another order, a package assembled by hand.
+    """
+    got = model.predict_rows(rows)
+    want = np.asarray(expected, dtype=np.float64)
+    if got.shape != want.shape:
+        raise ValueError(f"smoke prediction on the run's stored rows: shape {got.shape}, "
+                         f"the run's {want.shape}")
+    gap = float(np.max(np.abs(got - want)))
+    if not gap <= SMOKE_TOLERANCE:
+        raise ValueError(f"smoke prediction on the {len(rows)} rows stored with the run differs from the "
+                         f"run's own predictions by up to {gap:.3g} (allowed {SMOKE_TOLERANCE:g})")
 
 
 def check_booster(booster: xgb.Booster, features: Sequence[str]) -> None:

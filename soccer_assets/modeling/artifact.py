@@ -34,6 +34,10 @@ META_ARTIFACT = "meta"
 GOALS_BOOSTER_FILE = "goals_booster.ubj"
 GOALS_BOOSTER_ARTIFACT = "goals_booster"
 GOALS_META_KEY = "goals"
+# Feature rows of the training run and the probabilities the run computed for them: whoever loads
+# the version predicts them again and refuses it when the answers differ.
+SMOKE_FILE = "smoke_rows.json"
+SMOKE_ARTIFACT = "smoke_rows"
 
 META_KEYS = (
     "variant",
@@ -72,6 +76,28 @@ def booster_bytes(booster: xgb.Booster) -> bytes:
 def goals_booster_bytes(model: TrainedModel) -> bytes | None:
     """The goal booster as the bytes of :data:`GOALS_BOOSTER_FILE`, None without a goal model."""
     return booster_bytes(model.goals.booster) if model.goals is not None else None
+
+
+def smoke_json(rows: list[Mapping[str, float]], probabilities: Any) -> str:
+    """The text of :data:`SMOKE_FILE`: feature rows (a missing value as null) and their 1X2."""
+    def cell(v: Any) -> float | None:
+        v = float(v)
+        return v if v == v else None  # NaN -> null (JSON has no NaN)
+
+    return json.dumps({
+        "rows": [{k: cell(v) for k, v in r.items()} for r in rows],
+        "probabilities": [[float(x) for x in p] for p in probabilities],
+    }, indent=1, sort_keys=True)
+
+
+def parse_smoke(text: str | bytes) -> tuple[list[dict[str, float]], list[list[float]]]:
+    """Rows (null back to NaN) and probabilities of :data:`SMOKE_FILE`; ``ValueError`` if malformed."""
+    data = json.loads(text)
+    rows = [{str(k): float("nan") if v is None else float(v) for k, v in r.items()} for r in data["rows"]]
+    proba = [[float(x) for x in p] for p in data["probabilities"]]
+    if not rows or len(rows) != len(proba) or any(len(p) != 3 for p in proba):
+        raise ValueError(f"{SMOKE_FILE}: {len(rows)} rows, {len(proba)} probability rows of 3")
+    return rows, proba
 
 
 def parse_meta(text: str | bytes) -> Any:

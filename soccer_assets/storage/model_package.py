@@ -38,6 +38,25 @@ def _find(local: Path, name: str) -> Path | None:
     return next(iter(local.rglob(name)), None)
 
 
+def _artifact_paths(local: Path, conf: Mapping[str, Any]) -> dict[str, Path]:
+    paths: dict[str, Path] = {}
+    for key, entry in (conf.get("artifacts") or {}).items():
+        rel = entry.get("path") if isinstance(entry, dict) else entry
+        paths[key] = inside(local, str(rel or ""), f"artifact {key!r}")
+    return paths
+
+
+def read_smoke_rows(local: Path, flavors: Mapping[str, Any]
+                    ) -> tuple[list[dict[str, float]], list[list[float]]] | None:
+    """The feature rows stored with the version and the run's probabilities for them
+    (:data:`soccer_assets.modeling.artifact.SMOKE_FILE`), or None for a version logged without."""
+    paths = _artifact_paths(local, flavors.get("python_function") or {})
+    path = paths.get(artifact.SMOKE_ARTIFACT)
+    if path is None or not path.exists():
+        return None
+    return artifact.parse_smoke(path.read_text())
+
+
 def read_outcome_package(local: Path, flavors: Mapping[str, Any]) -> TrainedModel:
     """The :class:`TrainedModel` of a downloaded pyfunc package whose MLmodel flavors are ``flavors``."""
     conf = flavors.get("python_function") or {}
@@ -47,10 +66,7 @@ def read_outcome_package(local: Path, flavors: Mapping[str, Any]) -> TrainedMode
     code = conf.get("model_code_path")
     if loader == EXPECTED_LOADERS[0] and Path(str(code)).name != MODEL_CODE_FILE:
         raise ValueError(f"refused: model code {code!r} is not soccer-predict's {MODEL_CODE_FILE}")
-    paths: dict[str, Path] = {}
-    for key, entry in (conf.get("artifacts") or {}).items():
-        rel = entry.get("path") if isinstance(entry, dict) else entry
-        paths[key] = inside(local, str(rel or ""), f"artifact {key!r}")
+    paths = _artifact_paths(local, conf)
     booster_path = paths.get(artifact.BOOSTER_ARTIFACT) or _find(local, artifact.BOOSTER_FILE)
     meta_path = paths.get(artifact.META_ARTIFACT) or _find(local, artifact.META_FILE)
     if booster_path is None or meta_path is None or not booster_path.exists() or not meta_path.exists():

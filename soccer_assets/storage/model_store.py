@@ -88,8 +88,14 @@ def log_outcome_model(
 
     x = example[model.features].head(5).reset_index(drop=True)
     signature = infer_signature(x, pd.DataFrame(predict_proba(model, x), columns=PROBA_COLUMNS))
+    # The smoke rows carry the base-margin columns too (the market variant starts from them).
+    columns = list(dict.fromkeys([*model.features, *(model.base_margin_columns or [])]))
+    smoke = example[columns].head(5).reset_index(drop=True)
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = save_trained(model, Path(tmp))
+        smoke_path = Path(tmp) / artifact.SMOKE_FILE
+        smoke_path.write_text(artifact.smoke_json(smoke.to_dict("records"), predict_proba(model, smoke)))
+        artifacts[artifact.SMOKE_ARTIFACT] = str(smoke_path)
         return mlflow.pyfunc.log_model(
             name="model",
             python_model=str(MODEL_CODE),
