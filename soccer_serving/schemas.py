@@ -27,7 +27,7 @@ from soccer_serving.market_schemas import (
 )
 
 # [0-9], not \d: the regex engine reads \d as any Unicode digit ("E١" would pass).
-LEAGUE_PATTERN = r"^[A-Z]{1,3}[0-9]$"
+LEAGUE_PATTERN = r"^(?:[A-Z]{1,3}[0-9]|[A-Z]{2,3})$"  # soccer_assets.core.seasons.validate_league
 MIN_KICKOFF = dt.date(2000, 1, 1)
 MAX_KICKOFF = dt.date(2100, 12, 31)
 # Every season that can hold a kickoff in the bounds, spelled out: "two consecutive years" is not

@@ -1,6 +1,6 @@
 """``soccer evaluate``: walk-forward evaluation of one season from any football-data source.
 
-    soccer evaluate --source <dir | file://dir | https://…> --test-season 2023-24 \
+    soccer evaluate --source <dir | file://dir | https://…> [--source …] --test-season 2023-24 \
         [--leagues E0,SP1] [--variant ratings|market] [--seed N] [--first-season 2012-13] \
         [--markets [--no-dixon-coles]] --json
 
@@ -50,7 +50,7 @@ from soccer_assets.sources.location import source_dir
 from soccer_assets.sources.parser import ParseError, parse_season_csv
 
 _CODE_DIR = re.compile(r"^\d{4}$")
-_LEAGUE_FILE = re.compile(r"^([A-Z]{1,3}\d)\.csv$")
+_LEAGUE_FILE = re.compile(r"^([A-Z]{1,3}[0-9]|[A-Z]{2,3})\.csv$")
 
 
 class EvaluateError(RuntimeError):
@@ -58,7 +58,8 @@ class EvaluateError(RuntimeError):
 
 
 def _discover_local(
-    root: Path, test_season: str, leagues: list[str] | None, first_season: str | None
+    root: Path, test_season: str, leagues: list[str] | None, first_season: str | None,
+    missing_ok: bool = False,
 ) -> tuple[list[str], list[tuple[str, str, Path]]]:
     base = root / "mmz4281"
     if not base.is_dir():
@@ -82,16 +83,18 @@ def _discover_local(
                 found.append((m.group(1), season, file))
     if leagues is None:
         leagues = sorted({lg for lg, s, _ in found if s == test_season})
-        if not leagues:
+        if not leagues and not missing_ok:
             raise EvaluateError(f"{base} has no files for the test season {test_season}")
     wanted = set(leagues)
     return leagues, [f for f in found if f[0] in wanted]
 
 
 def _load(
-    source: str, test_season: str, leagues: list[str] | None, first_season: str | None
+    sources: list[str], test_season: str, leagues: list[str] | None, first_season: str | None
 ) -> tuple[pd.DataFrame, dict]:
-    root = source_dir(source)
+    """Every requested league-season from the sources, in order: a league-season one source has
+    is not looked for in the later ones (two folders served together, e.g. the shared data and
+    its ``football-data-more`` addition)."""
     loaded: list[dict] = []
     skipped: list[dict] = []
     frames: list[pd.DataFrame] = []
@@ -107,33 +110,50 @@ def _load(
         frames.append(parsed.matches)
         loaded.append({"league": league, "season": season, "rows": len(parsed.matches)})
 
-    if root is not None:
-        leagues, files = _discover_local(root, test_season, leagues, first_season)
-        for league, season, path in files:
-            add(league, season, path.read_bytes(), str(path))
-    else:
+    local = [(s, source_dir(s)) for s in sources]
+    roots = [root for _s, root in local if root is not None]
+    remote = [s for s, root in local if root is None]
+    seen: set[tuple[str, str]] = set()
+    if roots:
+        found: list[tuple[str, str, Path]] = []
+        found_leagues: list[str] = []
+        for root in roots:
+            root_leagues, files = _discover_local(root, test_season, leagues, first_season, missing_ok=True)
+            found_leagues += [lg for lg in root_leagues if lg not in found_leagues]
+            found += files
+        if leagues is None:
+            if not found_leagues:
+                raise EvaluateError(f"no source has files for the test season {test_season}")
+            leagues = sorted(found_leagues)
+        for league, season, path in found:
+            if league in leagues and (league, season) not in seen:
+                seen.add((league, season))
+                add(league, season, path.read_bytes(), str(path))
+    if remote:
         from soccer_assets.sources.client import FootballDataClient
         from soccer_assets.sources.fetch import fetch_seasons
 
         leagues = leagues or load_config().league_list()
         seasons = seasons_between(first_season or FIRST_SEASON, test_season)
-        pairs = [(league, season) for league in leagues for season in seasons]
-        with FootballDataClient(source) as client:
-            for item in fetch_seasons(client, pairs):
-                if item.not_published:
-                    skipped.append({"league": item.league, "season": item.season, "reason": "404"})
-                    continue
-                if item.error is not None:
-                    raise item.error
-                assert item.result is not None
-                add(item.league, item.season, item.result.content, item.result.url)
-
+        for source in remote:
+            pairs = [(lg, se) for lg in leagues for se in seasons if (lg, se) not in seen]
+            with FootballDataClient(source) as client:
+                for item in fetch_seasons(client, pairs):
+                    if item.not_published:
+                        skipped.append({"league": item.league, "season": item.season, "reason": "404"})
+                        continue
+                    if item.error is not None:
+                        raise item.error
+                    assert item.result is not None
+                    seen.add((item.league, item.season))
+                    add(item.league, item.season, item.result.content, item.result.url)
+    assert leagues is not None
     for league in leagues:
         if not any(x["league"] == league and x["season"] == test_season for x in loaded):
             raise EvaluateError(f"the source has no {test_season} file for league {league}")
     matches = pd.concat(frames, ignore_index=True)
     info = {
-        "source": source,
+        "source": sources[0] if len(sources) == 1 else sources,
         "leagues": list(leagues),
         "seasons": sorted({x["season"] for x in loaded}, key=season_start_year),
         "files": len(loaded),
@@ -144,7 +164,7 @@ def _load(
 
 
 def run_evaluate(
-    source: str,
+    source: str | list[str],
     test_season: str,
     leagues: list[str] | None = None,
     variant: str = "ratings",
@@ -161,7 +181,8 @@ def run_evaluate(
     if leagues is not None:
         leagues = [validate_league(lg) for lg in leagues]
     t0 = time.perf_counter()
-    matches, info = _load(source, test_season, leagues, first_season)
+    matches, info = _load([source] if isinstance(source, str) else list(source), test_season, leagues,
+                          first_season)
     t1 = time.perf_counter()
     features = build_match_features(matches)
     t2 = time.perf_counter()
@@ -190,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="soccer evaluate",
         description="Walk-forward evaluation of one season against market and rating baselines.",
     )
-    p.add_argument("--source", required=True, help="directory, file:// or http(s):// base URL")
+    p.add_argument("--source", required=True, action="append",
+                   help="directory, file:// or http(s):// base URL; repeat it to serve several "
+                   "together (a league-season comes from the first source that has it)")
     p.add_argument("--test-season", required=True, help="season to evaluate, e.g. 2023-24")
     p.add_argument("--leagues", default=None, help="comma-separated, e.g. E0,SP1 (default: all)")
     p.add_argument("--variant", choices=VARIANTS, default="ratings")

@@ -35,7 +35,7 @@ def unique_match_key(df: pd.DataFrame) -> CheckOutcome:
         "unique_match_key",
         not dup.any(),
         True,
-        "each (league, season, home, away) appears once",
+        "each (league, season, home, away, date) appears once",
         {"duplicates": int(dup.sum()), "examples": _examples(df, dup)},
     )
 

@@ -11,6 +11,8 @@ lower-cased (``b365``, ``ps`` = Pinnacle, ``avg``, ``max``, ``bw``, ``iw``, ``wh
 
 from __future__ import annotations
 
+import datetime as dt
+
 OUTCOMES = ("H", "D", "A")
 
 KEY_COLUMNS = ["match_id", "league", "season", "date", "kickoff", "home_team", "away_team"]
@@ -75,6 +77,8 @@ def odds_triplet(book: str, phase: str) -> list[str]:
 CORE_ODDS_COLUMNS = [odds_column(b, p, o) for b in CORE_ODDS_BOOKS for p in PHASES for o in OUTCOMES]
 
 
-def make_match_id(league: str, season: str, home_team: str, away_team: str) -> str:
-    """Two teams meet once per venue per season in a league, so this is the natural key."""
-    return f"{league}|{season}|{home_team}|{away_team}"
+def make_match_id(league: str, season: str, home_team: str, away_team: str, date: dt.date) -> str:
+    """``league|season|home|away|YYYY-MM-DD``: the date makes it a key also where two teams meet
+    at the same venue more than once a season (the Scottish and Belgian split rounds, Greek and
+    Scottish play-offs); the pairing stays in front, so ids sort by league, season and pairing."""
+    return f"{league}|{season}|{home_team}|{away_team}|{date:%Y-%m-%d}"

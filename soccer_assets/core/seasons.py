@@ -15,7 +15,9 @@ LEAGUE_NAMES: dict[str, str] = {
     "E1": "English Championship",
     "E2": "English League One",
     "E3": "English League Two",
+    "EC": "English National League",
     "SC0": "Scottish Premiership",
+    "SC1": "Scottish Championship",
     "SP1": "La Liga",
     "SP2": "La Liga 2",
     "D1": "Bundesliga",
@@ -36,7 +38,9 @@ SEASON_DIM = "season"
 
 _SEASON_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _CODE_RE = re.compile(r"^(\d{2})(\d{2})$")
-_LEAGUE_RE = re.compile(r"^[A-Z]{1,3}\d$")
+# A division code (E0, SP1, SC0: letters then the level) or a code without a level: EC (the
+# English National League) and the extra leagues' country codes (ARG, USA ...).
+_LEAGUE_RE = re.compile(r"^(?:[A-Z]{1,3}[0-9]|[A-Z]{2,3})$")
 
 
 class SeasonError(ValueError):
@@ -112,7 +116,7 @@ def current_season(today: dt.date | None = None) -> str:
 
 def validate_league(code: str) -> str:
     if not _LEAGUE_RE.match(code):
-        raise SeasonError(f"league code must look like 'E0' or 'SP1', got {code!r}")
+        raise SeasonError(f"league code must look like 'E0', 'SP1', 'EC' or 'ARG', got {code!r}")
     return code
 
 

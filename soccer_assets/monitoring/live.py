@@ -84,22 +84,31 @@ def join_outcomes(
     counts = {"logged": len(log), "pending": 0, "after_match": 0, "duplicates": 0, "scored": 0}
     odds_cols = [c for c in matches.columns if c.startswith("odds_")]
     played = matches.loc[matches["ftr"].isin(list(M.OUTCOME_LABELS)), [*MATCH_COLUMNS, *odds_cols]]
-    dup = played.duplicated(JOIN_KEYS, keep=False)
+    dup = played.duplicated("match_id", keep=False)
     if dup.any():
-        example = played.loc[dup, JOIN_KEYS].iloc[0].to_dict()
-        raise ValueError(f"the match table holds the same pairing twice in a season: {example}")
+        example = played.loc[dup, "match_id"].iloc[0]
+        raise ValueError(f"the match table holds the match {example!r} twice")
     if log.empty:
         return LiveScores(_empty_scored(), counts)
 
     left = log[LOG_COLUMNS].copy()
     left["kickoff"] = pd.to_datetime(left["kickoff"])
-    joined = left.merge(played, on=JOIN_KEYS, how="left", validate="many_to_one")
+    left["_day"] = left["kickoff"].dt.normalize()
+    right = played.assign(_day=pd.to_datetime(played["date"]).dt.normalize())
+    # A prediction is for the first meeting of its pairing on or after its kickoff day: where two
+    # teams meet at the same venue more than once a season (split rounds, play-offs), a prediction
+    # made between two meetings belongs to the second.
+    joined = pd.merge_asof(left.sort_values("_day", kind="stable"), right.sort_values("_day", kind="stable"),
+                           on="_day", by=JOIN_KEYS, direction="forward")
     joined["date"] = pd.to_datetime(joined["date"])
-    pending = joined["match_id"].isna()
-    after = ~pending & (joined["kickoff"].dt.normalize() > joined["date"].dt.normalize())
+    unmatched = joined["match_id"].isna()
+    pairings = pd.MultiIndex.from_frame(right[JOIN_KEYS])
+    met = pd.MultiIndex.from_frame(joined[JOIN_KEYS]).isin(pairings)
+    after = unmatched & met  # every meeting of the pairing was before the prediction's kickoff
+    pending = unmatched & ~met
     counts["pending"] = int(pending.sum())
     counts["after_match"] = int(after.sum())
-    df = joined.loc[~pending & ~after].copy()
+    df = joined.loc[~unmatched].drop(columns="_day").copy()
     if one_per_match and len(df):
         before = len(df)
         df = df.sort_values("id", kind="stable").drop_duplicates(["match_id", *MODEL_KEYS], keep="last")

@@ -57,9 +57,9 @@ class ParsedFixtures:
 def parse_fixtures_csv(data: bytes) -> ParsedFixtures:
     """Every not-yet-played row of ``fixtures.csv`` (all leagues), sorted by kick-off and league.
 
-    ``match_id`` is the season files' key (``league|season|home|away``), so a fixture and the
-    match it becomes once played share it. A header-only file gives an empty frame (the site
-    between two seasons), not an error.
+    ``match_id`` is the season files' key (``league|season|home|away|date``), so a fixture and the
+    match it becomes once played share it (unless the match is moved to another day). A header-only
+    file gives an empty frame (the site between two seasons), not an error.
     """
     records = _records(_decode(data))
     first = next(records, None)
@@ -121,8 +121,8 @@ def _fixture_frame(raw: pd.DataFrame, lines: list[int]) -> pd.DataFrame:
     date_index = pd.DatetimeIndex(dates) if n else pd.DatetimeIndex([])
     seasons = [season_of_date(d.date()) for d in date_index]
     out = pd.DataFrame({
-        "match_id": [make_match_id(lg, s, h, a) for lg, s, h, a in zip(leagues, seasons, home, away,
-                                                                        strict=True)],
+        "match_id": [make_match_id(lg, s, h, a, d) for lg, s, h, a, d in zip(
+            leagues, seasons, home, away, date_index, strict=True)],
         "league": leagues,
         "season": seasons,
         "date": date_index,

@@ -55,6 +55,7 @@ _TIME_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
 # The longest cell of the real files (both shared folders) has 29 characters; one this long is a
 # corrupt or hostile file, refused before it reaches pandas, the warehouse or a log line.
 MAX_FIELD_CHARS = 256
+MISSING_MARK = "#"
 
 
 def _is_ascii_number(value: str) -> bool:
@@ -126,7 +127,8 @@ def _to_floats(raw: pd.DataFrame, columns: list[str], lines: list[int]) -> pd.Da
         return pd.DataFrame(index=raw.index)
     text = raw[columns].to_numpy()
     flat = pd.Series(text.ravel())
-    blank = (flat == "").to_numpy()
+    # "#" is how the site marks a value it lost (a price in N1 2022-23, line 133): missing, not a number.
+    blank = ((flat == "") | (flat == MISSING_MARK)).to_numpy()
     values = pd.to_numeric(flat.mask(blank), errors="coerce").to_numpy(dtype="float64")
     # float() (and so to_numeric) reads "١.٥" as 1.5: only ASCII numbers are numbers here.
     non_ascii = np.fromiter((not v.isascii() for v in flat), dtype=bool, count=len(flat))
@@ -294,7 +296,8 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
     df = pd.DataFrame(out)
     df.insert(0, "league", league)
     df.insert(1, "season", season)
-    match_ids = [make_match_id(league, season, h, a) for h, a in zip(home, away, strict=True)]
+    match_ids = [make_match_id(league, season, h, a, d)
+                 for h, a, d in zip(home, away, out["date"], strict=True)]
     df.insert(0, "match_id", match_ids)
     for rec, match_id in zip(raw_records, match_ids, strict=True):
         rec["__match_id__"] = match_id

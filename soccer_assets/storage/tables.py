@@ -89,7 +89,7 @@ team_state = Table(
 
 # Upcoming matches from the site's ``fixtures.csv`` (``soccer_assets.sources.fixtures``), replaced
 # as a whole by the ``fixtures`` asset; read by the API's board and the upcoming-fixture jobs.
-# ``match_id`` is the key the match will have once played (``league|season|home|away``).
+# ``match_id`` is the key the match will have once played (``league|season|home|away|date``).
 fixtures = Table(
     "fixtures",
     metadata,

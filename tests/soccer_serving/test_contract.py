@@ -77,3 +77,16 @@ def test_the_kickoff_bounds_are_in_the_schema(kickoff):
     body = {"league": "E0", "home_team": "A", "away_team": "B", "kickoff": kickoff}
     schema_ok, model_ok = _verdicts(MatchRequest, body)
     assert schema_ok == model_ok, kickoff
+
+
+@pytest.mark.parametrize("league", ["E0", "SP1", "SC0", "EC", "ARG", "E01", "e0", "ABCD", "E\u0661"])
+def test_league_codes_follow_the_pipeline_s_rule(league):
+    from soccer_assets.core.seasons import SeasonError, validate_league
+
+    try:
+        validate_league(league)
+        pipeline_ok = True
+    except SeasonError:
+        pipeline_ok = False
+    schema_ok, model_ok = _verdicts(MatchRequest, {"league": league, "home_team": "A", "away_team": "B"})
+    assert schema_ok == model_ok == pipeline_ok, league

@@ -112,3 +112,25 @@ def test_cli_markets_report_has_the_documented_keys_and_a_readable_summary(unsee
     assert main([*args, "--no-dixon-coles"]) == 0
     text = capsys.readouterr().out
     assert "totals_2.5" in text and "bets (flat)" in text and "dixon_coles" not in text
+
+
+def test_two_folders_served_together_evaluate_the_new_divisions(shared_data: Path, capsys):
+    """The shared folder and its ``football-data-more`` addition as two sources: the Scottish
+    Premiership (the split: pairings met twice a season, which crashed the merge on a key without
+    the date) and the National League (a code without a level, Windows-1252 files)."""
+    more = shared_data.parent / "football-data-more"
+    if not (more / "mmz4281").is_dir():
+        pytest.skip("football-data-more is not here")
+    code = main(["--source", str(shared_data), "--source", more.as_uri(), "--test-season", "2023-24",
+                 "--leagues", "SC0,EC", "--json"])
+    assert code == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    assert report["leagues"] == ["EC", "SC0"]
+    assert report["source"]["source"] == [str(shared_data), more.as_uri()]
+    assert report["source"]["seasons"] == ["2019-20", "2020-21", "2021-22", "2022-23", "2023-24"]
+    assert report["source"]["files"] == 10
+    assert {lg: s["model"]["n"] for lg, s in report["by_league"].items()} == {"EC": 552, "SC0": 228}
+    # One run over leagues of either folder.
+    both = run_evaluate([str(shared_data), str(more)], "2023-24", ["E0", "E2"], "ratings", 0,
+                        first_season="2021-22")
+    assert both["source"]["files"] == 6 and set(both["by_league"]) == {"E0", "E2"}

@@ -42,7 +42,7 @@ def _p(a: float, b: float) -> float:
 
 def test_e0_2023_24_first_row(shared_data: Path) -> None:
     m = _parse(shared_data, "2324", "2023-24")
-    assert m.loc[0, "match_id"] == "E0|2023-24|Burnley|Man City"
+    assert m.loc[0, "match_id"] == "E0|2023-24|Burnley|Man City|2023-08-11"
     t = totals_prices(m).loc[0]
     assert (t["over25_avg_open"], t["under25_avg_open"]) == (1.65, 2.27)
     assert (t["over25_avg_close"], t["under25_avg_close"]) == (1.64, 2.28)

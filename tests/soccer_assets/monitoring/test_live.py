@@ -17,7 +17,7 @@ PS_CLOSE = odds_triplet("ps", "close")
 
 
 def _match(home: str, away: str, day: str, ftr: str | None, odds=(2.0, 3.4, 4.0)) -> dict:
-    return {"match_id": f"E0|2023-24|{home}|{away}", "league": "E0", "season": "2023-24",
+    return {"match_id": f"E0|2023-24|{home}|{away}|{day}", "league": "E0", "season": "2023-24",
             "date": pd.Timestamp(day), "home_team": home, "away_team": away, "ftr": ftr,
             **dict(zip(PS_CLOSE, odds, strict=True))}
 
@@ -97,11 +97,27 @@ def test_one_prediction_per_match_and_version_keeps_the_latest(matches: pd.DataF
     assert by_version.loc["2", "n"] == 1
 
 
+def test_a_pairing_met_twice_a_season_scores_each_prediction_against_its_own_meeting() -> None:
+    # The Scottish Premiership's split: Celtic host Rangers in the first 33 rounds and after it.
+    matches = pd.DataFrame([_match("A", "B", "2023-09-02", "H"), _match("A", "B", "2024-04-07", "A")])
+    log = pd.DataFrame([
+        _pred(1, "A", "B", "2023-09-02", (0.5, 0.3, 0.2)),   # the first meeting
+        _pred(2, "A", "B", "2024-01-10", (0.2, 0.3, 0.5)),   # between the two: the second meeting
+        _pred(3, "A", "B", "2024-04-07", (0.3, 0.3, 0.4)),   # the second meeting
+        _pred(4, "A", "B", "2024-05-01", (0.3, 0.3, 0.4)),   # after both
+    ])
+    res = live.join_outcomes(log, matches, one_per_match=False)
+    assert res.counts == {"logged": 4, "pending": 0, "after_match": 1, "duplicates": 0, "scored": 3}
+    assert res.scored.set_index("id")["match_id"].to_dict() == {
+        1: "E0|2023-24|A|B|2023-09-02", 2: "E0|2023-24|A|B|2024-04-07", 3: "E0|2023-24|A|B|2024-04-07"}
+    assert list(res.scored.sort_values("id")["y"]) == [0, 2, 2]
+
+
 def test_bad_input_is_refused(matches: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="lacks columns"):
         live.join_outcomes(pd.DataFrame({"id": [1]}), matches)
     twice = pd.concat([matches, matches.iloc[[0]]])
-    with pytest.raises(ValueError, match="same pairing twice"):
+    with pytest.raises(ValueError, match=r"holds the match .* twice"):
         live.join_outcomes(pd.DataFrame([_pred(1, "A", "B", "2023-08-12", (0.5, 0.3, 0.2))]), twice)
     with pytest.raises(ValueError, match="unknown market baseline"):
         live.join_outcomes(pd.DataFrame([_pred(1, "A", "B", "2023-08-12", (0.5, 0.3, 0.2))]), matches,

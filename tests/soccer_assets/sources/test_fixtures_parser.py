@@ -20,7 +20,7 @@ def test_the_shared_snapshot(shared_data):
     assert list(df.columns[: len(FIXTURE_KEY_COLUMNS)]) == FIXTURE_KEY_COLUMNS
     assert set(df["season"]) == {"2021-22"} and not df["match_id"].duplicated().any()
     first = df[(df["league"] == "D1")].iloc[0]
-    assert first["match_id"] == "D1|2021-22|Wolfsburg|Mainz"
+    assert first["match_id"] == "D1|2021-22|Wolfsburg|Mainz|2022-04-22"
     assert str(first["kickoff"]) == "2022-04-22 19:30:00" and first["kickoff_time_known"]
     assert (first["odds_ps_open_h"], first["odds_max_open_d"], first["odds_avg_open_a"]) == (2.37, 3.47, 3.14)
     assert math.isnan(first["odds_ps_close_h"])  # the closing columns are blank before kick-off
