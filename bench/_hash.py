@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 HASHED_FILES: tuple[str, ...] = (
     "bench/serving.py",
     "bench/reference_server.py",
+    "bench/board.py",
     "soccer_serving/predictor.py",
     "soccer_serving/routes/predict.py",
     "soccer_serving/logwriter.py",

@@ -38,8 +38,8 @@ def bench_fixtures(season_file: Path, n: int, as_of: dt.date) -> pd.DataFrame:
     day = pd.Timestamp(as_of)
     m.loc[m["date"] < day, "kickoff"] = day + pd.Timedelta(hours=15)
     m.loc[m["date"] < day, "date"] = day
-    m["match_id"] = [make_match_id("E0", "2023-24", h, a) for h, a in zip(m["home_team"], m["away_team"],
-                                                                         strict=True)]
+    m["match_id"] = [make_match_id("E0", "2023-24", h, a, d)
+                     for h, a, d in zip(m["home_team"], m["away_team"], m["date"], strict=True)]
     m["kickoff_time_known"] = True
     return m.drop(columns=[c for c in ("fthg", "ftag", "ftr", "hthg", "htag", "htr") if c in m])
 
