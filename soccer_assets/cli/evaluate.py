@@ -90,11 +90,13 @@ def _discover_local(
 
 
 def _load(
-    sources: list[str], test_season: str, leagues: list[str] | None, first_season: str | None
+    sources: list[str], test_season: str, leagues: list[str] | None, first_season: str | None,
+    train_all: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
     """Every requested league-season from the sources, in order: a league-season one source has
     is not looked for in the later ones (two folders served together, e.g. the shared data and
-    its ``football-data-more`` addition)."""
+    its ``football-data-more`` addition). ``train_all``: also every other league the local
+    sources hold (to train on), reported under ``training_leagues``."""
     loaded: list[dict] = []
     skipped: list[dict] = []
     frames: list[pd.DataFrame] = []
@@ -118,15 +120,17 @@ def _load(
         found: list[tuple[str, str, Path]] = []
         found_leagues: list[str] = []
         for root in roots:
-            root_leagues, files = _discover_local(root, test_season, leagues, first_season, missing_ok=True)
+            root_leagues, files = _discover_local(root, test_season, None if train_all else leagues,
+                                                  first_season, missing_ok=True)
             found_leagues += [lg for lg in root_leagues if lg not in found_leagues]
             found += files
         if leagues is None:
             if not found_leagues:
                 raise EvaluateError(f"no source has files for the test season {test_season}")
             leagues = sorted(found_leagues)
+        wanted = {lg for lg, _s, _p in found} if train_all else set(leagues)
         for league, season, path in found:
-            if league in leagues and (league, season) not in seen:
+            if league in wanted and (league, season) not in seen:
                 seen.add((league, season))
                 add(league, season, path.read_bytes(), str(path))
     if remote:
@@ -155,6 +159,7 @@ def _load(
     info = {
         "source": sources[0] if len(sources) == 1 else sources,
         "leagues": list(leagues),
+        "training_leagues": sorted({x["league"] for x in loaded}),
         "seasons": sorted({x["season"] for x in loaded}, key=season_start_year),
         "files": len(loaded),
         "matches": len(matches),
@@ -172,8 +177,12 @@ def run_evaluate(
     first_season: str | None = None,
     markets: bool = False,
     dixon_coles: bool = True,
+    train_leagues: str = "requested",
 ) -> dict:
-    """Load, build features, train and evaluate; return the JSON-ready report."""
+    """Load, build features, train and evaluate; return the JSON-ready report.
+
+    ``train_leagues="all"``: train on every league the (local) sources hold and score the
+    requested ones (pooled training); ``"requested"``: train on the requested leagues only."""
     from soccer_assets.features.build import build_match_features
     from soccer_assets.modeling.evaluate import evaluate
 
@@ -181,8 +190,10 @@ def run_evaluate(
     if leagues is not None:
         leagues = [validate_league(lg) for lg in leagues]
     t0 = time.perf_counter()
+    if train_leagues not in ("requested", "all"):
+        raise EvaluateError(f"train_leagues must be 'requested' or 'all', got {train_leagues!r}")
     matches, info = _load([source] if isinstance(source, str) else list(source), test_season, leagues,
-                          first_season)
+                          first_season, train_all=train_leagues == "all")
     t1 = time.perf_counter()
     features = build_match_features(matches)
     t2 = time.perf_counter()
@@ -193,7 +204,7 @@ def run_evaluate(
         dc = weekly_dixon_coles(matches, test_season)
     t_dc = time.perf_counter()
     report = evaluate(features, matches, test_season, variant=variant, seed=seed, markets=markets,
-                      dixon_coles=dc)
+                      dixon_coles=dc, score_leagues=info["leagues"])
     t3 = time.perf_counter()
     report["source"] = info
     report["runtime_seconds"] = {
@@ -223,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also score totals, Asian handicap, BTTS and correct score, and backtest value bets")
     p.add_argument("--no-dixon-coles", action="store_true",
                    help="with --markets: skip the weekly-refitted Dixon-Coles baseline")
+    p.add_argument("--train-leagues", choices=("requested", "all"), default="requested",
+                   help="train on the requested leagues only (default) or on every league the local "
+                   "sources hold, scoring the requested ones")
     p.add_argument("--json", action="store_true", help="print the full report as one JSON object")
     return p
 
@@ -273,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run_evaluate(
             args.source, args.test_season, leagues, args.variant, args.seed, args.first_season,
-            markets=args.markets, dixon_coles=not args.no_dixon_coles,
+            markets=args.markets, dixon_coles=not args.no_dixon_coles, train_leagues=args.train_leagues,
         )
     except (EvaluateError, ValueError) as exc:
         print(f"soccer evaluate: error: {exc}", file=sys.stderr)

@@ -18,8 +18,10 @@ baseline's rows.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,8 +135,12 @@ def run_backtest(
     elo_column: str | None = None,
     markets: bool = False,
     dixon_coles: pd.DataFrame | None = None,
+    score_leagues: Sequence[str] | None = None,
 ) -> Backtest:
     """Split, train, predict ``test_season`` and score the model and every baseline.
+
+    ``score_leagues``: score only these leagues' test matches; the model and the baselines still
+    learn from every league in the frames (pooled training).
 
     ``markets=True`` also prices every test row's score grid and adds the ``markets`` and
     ``betting`` objects of :mod:`soccer_assets.modeling.market_eval` to the report;
@@ -143,6 +149,10 @@ def run_backtest(
     """
     data = attach_labels(features_df, matches_df)
     split = temporal_split(data, test_season, validation_seasons=validation_seasons)
+    if score_leagues is not None:
+        scored = split.test[split.test["league"].isin(list(score_leagues))].reset_index(drop=True)
+        split = dataclasses.replace(split, test=scored,
+                                    boundaries={**split.boundaries, "n_test": len(scored)})
     if split.test.empty:
         raise ValueError(f"no played matches of {test_season} to evaluate")
     model = train_model(

@@ -134,3 +134,23 @@ def test_two_folders_served_together_evaluate_the_new_divisions(shared_data: Pat
     both = run_evaluate([str(shared_data), str(more)], "2023-24", ["E0", "E2"], "ratings", 0,
                         first_season="2021-22")
     assert both["source"]["files"] == 6 and set(both["by_league"]) == {"E0", "E2"}
+
+
+@pytest.mark.slow
+def test_pooled_training_scores_the_requested_division_better_than_training_on_it_alone(shared_data: Path):
+    """``--train-leagues all``: the model and the baselines learn from all 20 divisions of both
+    folders (the Scottish Premiership has five seasons of its own) and only SC0 is scored."""
+    more = shared_data.parent / "football-data-more"
+    if not (more / "mmz4281").is_dir():
+        pytest.skip("football-data-more is not here")
+    sources = [str(shared_data), str(more)]
+    alone = run_evaluate(sources, "2023-24", ["SC0"], "ratings", 0)
+    pooled = run_evaluate(sources, "2023-24", ["SC0"], "ratings", 0, train_leagues="all")
+    assert alone["source"]["training_leagues"] == ["SC0"]
+    assert len(pooled["source"]["training_leagues"]) == 20 and pooled["leagues"] == ["SC0"]
+    assert set(pooled["by_league"]) == {"SC0"} and pooled["overall"]["model"]["n"] == 228
+    assert pooled["split"]["n_test"] == 228
+    assert pooled["split"]["n_train"] > 10 * alone["split"]["n_train"]
+    assert pooled["overall"]["model"]["rps"] < alone["overall"]["model"]["rps"]
+    with pytest.raises(Exception, match="train_leagues"):
+        run_evaluate(sources, "2023-24", ["SC0"], train_leagues="some")
