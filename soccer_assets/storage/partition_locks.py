@@ -1,8 +1,9 @@
 """One writer per partition: a lock row per (asset, league, season) in the warehouse.
 
 A lock is a row of ``partition_locks``, committed on its own, so it works the same on SQLite and
-PostgreSQL, says who holds it (a Dagster run id) and survives nothing but its holder: a crashed run's
-row is taken over once the instance says the run has ended.
+PostgreSQL and says who holds it (a Dagster run id). It lives as long as its holder writes: the row
+of a crashed run is taken over once the instance says the run has ended, or once it is older than
+any write takes (a killed run the instance still shows as running).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Warehouse(Protocol):
 
     def _transaction(self, what: str, work: Callable[[Connection], Any]) -> Any: ...
 
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,19 +45,20 @@ def hold(
     holder: str,
     *,
     holder_alive: Callable[[str], bool | None] | None = None,
-    stale_after_seconds: float = 3600.0,
+    stale_after_seconds: float = 1800.0,
     timeout_seconds: float = 900.0,
     poll_seconds: float = 0.25,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator[None]:
     """Hold the writer lock of ``asset`` on every partition for the ``with`` block.
 
-    Partitions are locked in sorted order (two
-    bulk runs cannot deadlock). A partition held by another holder is waited for. A holder that
-    ``holder_alive`` says is gone (False: a crashed or finished run) loses it at once; one it does
-    not know (None, e.g. a run of another Dagster instance) only once the lock is older than
-    ``stale_after_seconds``. After ``timeout_seconds`` :class:`PartitionBusyError` names the
-    holder. The locks are released on exit, also on error.
+    Partitions are locked in sorted order (two bulk runs cannot deadlock). A partition held by
+    another holder is waited for. A holder that ``holder_alive`` says is gone (False: a crashed or
+    finished run) loses it at once; any other holder once its lock is older than
+    ``stale_after_seconds`` (30 minutes: a bulk fetch and write of every partition takes minutes, so
+    an older lock is a killed run, also one the instance still shows as running or does not know).
+    After ``timeout_seconds`` :class:`PartitionBusyError` names the holder. The locks are released
+    on exit, also on error.
     """
     keys = sorted(set(partitions))
     deadline = time.monotonic() + timeout_seconds
@@ -95,10 +98,9 @@ def _lock(wh: Warehouse, asset: str, league: str, season: str, holder: str,
         other, since = str(row[0]), row[1]
         if other == holder:
             return  # a retry of the same run's step: it holds it already
-        alive = holder_alive(other) if holder_alive is not None else None
-        if alive is None:
-            acquired = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-            alive = (dt.datetime.now(dt.UTC) - acquired).total_seconds() < stale_after
+        acquired = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        fresh = (dt.datetime.now(dt.UTC) - acquired).total_seconds() < stale_after
+        alive = fresh and (holder_alive is None or holder_alive(other) is not False)
         if not alive:
             logger.warning("%s %s %s: taking over the lock of %s, which is no longer running",
                            asset, league, season, other)

@@ -101,7 +101,7 @@ def test_a_busy_partition_fails_naming_its_holder_after_the_wait(wh):
         assert wh.partition_lock_holders() == {("matches", "E0", "2023-24"): "run-a"}
 
 
-def test_a_crashed_holder_loses_its_lock_and_an_unknown_one_only_when_stale(wh):
+def test_a_crashed_holder_loses_its_lock_and_any_other_only_when_stale(wh):
     # A lock left behind by a run that died (its row was never deleted): entered, never exited.
     # The references keep the context managers from being collected (which would release them).
     dead = wh.partition_locks("matches", [("E0", "2023-24")], "dead-run")
@@ -121,8 +121,18 @@ def test_a_crashed_holder_loses_its_lock_and_an_unknown_one_only_when_stale(wh):
     with wh.partition_locks("matches", [("E0", "2023-24")], "run-c", timeout_seconds=0,
                             holder_alive=lambda run: None, stale_after_seconds=0.2):
         assert wh.partition_lock_holders() == {("matches", "E0", "2023-24"): "run-c"}
+    # A run killed so hard that the instance still shows it running: stale after the bound too.
+    zombie = wh.partition_locks("matches", [("E0", "2023-24")], "killed-run")
+    zombie.__enter__()
+    with pytest.raises(PartitionBusyError), wh.partition_locks(
+            "matches", [("E0", "2023-24")], "run-d", timeout_seconds=0, holder_alive=lambda run: True):
+        pass
+    time.sleep(0.3)
+    with wh.partition_locks("matches", [("E0", "2023-24")], "run-d", timeout_seconds=0,
+                            holder_alive=lambda run: True, stale_after_seconds=0.2):
+        assert wh.partition_lock_holders() == {("matches", "E0", "2023-24"): "run-d"}
     assert wh.partition_lock_holders() == {}
-    del dead, foreign
+    del dead, foreign, zombie
 
 
 def _season(shared_data: Path, code: str, season: str) -> pd.DataFrame:
