@@ -62,8 +62,26 @@ def render(reports: dict[str, dict], season: str) -> str:
             ]
             label = f"**{variant} model**" if name == "model" else name
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += ["", *_per_league(variant, report), ""]
     return "\n".join(lines)
+
+
+PER_LEAGUE = ["model", "elo", "climatology", "pinnacle_open"]
+
+
+def _per_league(variant: str, report: dict) -> list[str]:
+    """RPS per league of the model and its baselines, and whether the model beats Elo and
+    climatology there (market: where opening prices exist)."""
+    lines = [f"RPS per league, `{variant}` model:", "",
+             "| league | n | " + " | ".join(PER_LEAGUE) + " | model below Elo and climatology |",
+             "|---|---|" + "---|" * len(PER_LEAGUE) + "---|"]
+    for league, scores in report["by_league"].items():
+        rps = {name: (scores.get(name) or {}).get("rps") for name in PER_LEAGUE}
+        beats = rps["model"] < rps["elo"] and rps["model"] < rps["climatology"]
+        cells = [f"{v:.4f}" if v is not None else "–" for v in rps.values()]
+        verdict = "yes" if beats else "no"
+        lines.append(f"| {league} | {scores['model']['n']} | " + " | ".join(cells) + f" | {verdict} |")
+    return lines
 
 
 MARKET_ROWS = {
