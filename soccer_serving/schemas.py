@@ -32,8 +32,10 @@ MIN_KICKOFF = dt.date(2000, 1, 1)
 MAX_KICKOFF = dt.date(2100, 12, 31)
 # Every season that can hold a kickoff in the bounds, spelled out: "two consecutive years" is not
 # a shape a regular expression can check otherwise, and the contract should say what is refused.
+# A calendar-year season (the extra leagues: "2025") is any year in the bounds.
 SEASON_PATTERN = "^(?:" + "|".join(
-    season_from_start_year(y) for y in range(MIN_KICKOFF.year - 1, MAX_KICKOFF.year + 1)) + ")$"
+    season_from_start_year(y) for y in range(MIN_KICKOFF.year - 1, MAX_KICKOFF.year + 1)
+) + r"|20[0-9]{2}|2100)$"
 # JSON Schema has no minimum for a date: the year range as a pattern documents the bounds.
 Kickoff = Annotated[dt.date, Field(ge=MIN_KICKOFF, le=MAX_KICKOFF, json_schema_extra={
     "pattern": r"^(?:20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"})]
@@ -90,7 +92,8 @@ class MatchRequest(BaseModel):
     season: str | None = Field(
         default=None,
         pattern=SEASON_PATTERN,
-        description="Season label (default: from the kick-off date, seasons turn over on 1 July).",
+        description="Season label, 2023-24 or (calendar-year leagues such as ARG, USA) 2025; default "
+        "from the kick-off date (split seasons turn over on 1 July).",
     )
     totals_odds: TotalsOdds | None = Field(
         default=None,

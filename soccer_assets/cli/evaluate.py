@@ -34,6 +34,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -42,12 +43,17 @@ from soccer_assets.core.names import VARIANTS
 from soccer_assets.core.seasons import (
     FIRST_SEASON,
     code_to_season,
-    season_start_year,
+    season_key,
     seasons_between,
     validate_league,
 )
+from soccer_assets.sources.layout import is_extra_league
+from soccer_assets.sources.league_file import split_league_file
 from soccer_assets.sources.location import source_dir
 from soccer_assets.sources.parser import ParseError, parse_season_csv
+
+if TYPE_CHECKING:
+    from soccer_assets.sources.client import FootballDataClient
 
 _CODE_DIR = re.compile(r"^\d{4}$")
 _LEAGUE_FILE = re.compile(r"^([A-Z]{1,3}[0-9]|[A-Z]{2,3})\.csv$")
@@ -59,34 +65,75 @@ class EvaluateError(RuntimeError):
 
 def _discover_local(
     root: Path, test_season: str, leagues: list[str] | None, first_season: str | None,
-    missing_ok: bool = False,
+    missing_ok: bool = False, every_league: bool = False,
 ) -> tuple[list[str], list[tuple[str, str, Path]]]:
-    base = root / "mmz4281"
-    if not base.is_dir():
-        raise EvaluateError(f"{root} has no mmz4281/ folder (expected mmz4281/<code>/<DIV>.csv)")
-    test_year = season_start_year(test_season)
-    first_year = season_start_year(first_season) if first_season else None
+    """The leagues to score and (league, season, file) of every season file under ``mmz4281/``
+    and every season of every all-seasons file ``new/<CODE>.csv`` from ``first_season`` to
+    ``test_season``: of the leagues to score, or of every league (``every_league``)."""
+    base, extra = root / "mmz4281", root / "new"
+    if not base.is_dir() and not extra.is_dir():
+        raise EvaluateError(f"{root} has neither mmz4281/ nor new/ (expected mmz4281/<code>/<DIV>.csv "
+                            "or new/<CODE>.csv)")
+    # Ranks, not start years: the calendar season 2025 comes after 2024-25 and before 2025-26.
+    test_rank = season_key(test_season)
+    first_rank = season_key(first_season) if first_season else None
+
+    def wanted_season(season: str) -> bool:
+        rank = season_key(season)
+        return rank <= test_rank and (first_rank is None or rank >= first_rank)
+
     found: list[tuple[str, str, Path]] = []
-    for folder in sorted(base.iterdir()):
+    for folder in sorted(base.iterdir()) if base.is_dir() else []:
         if not folder.is_dir() or not _CODE_DIR.match(folder.name):
             continue
         try:
             season = code_to_season(folder.name)
         except ValueError:
             continue
-        year = season_start_year(season)
-        if year > test_year or (first_year is not None and year < first_year):
+        if not wanted_season(season):
             continue
         for file in sorted(folder.iterdir()):
             m = _LEAGUE_FILE.match(file.name)
             if m and file.is_file():
                 found.append((m.group(1), season, file))
+    for file in sorted(extra.glob("*.csv")) if extra.is_dir() else []:
+        if is_extra_league(file.stem):
+            found += [(file.stem, s, file) for s in _league_file_seasons(file) if wanted_season(s)]
     if leagues is None:
         leagues = sorted({lg for lg, s, _ in found if s == test_season})
         if not leagues and not missing_ok:
-            raise EvaluateError(f"{base} has no files for the test season {test_season}")
+            raise EvaluateError(f"{root} has no files for the test season {test_season}")
     wanted = set(leagues)
-    return leagues, [f for f in found if f[0] in wanted]
+    return leagues, [f for f in found if every_league or f[0] in wanted]
+
+
+_SPLIT_CACHE: dict[Path, dict[str, bytes]] = {}
+
+
+def _league_file_seasons(path: Path) -> dict[str, bytes]:
+    """The seasons of an all-seasons file, split once per process (the file is read once)."""
+    if path not in _SPLIT_CACHE:
+        try:
+            _SPLIT_CACHE[path] = split_league_file(path.read_bytes())
+        except ParseError as exc:
+            raise EvaluateError(f"cannot split {path} by season: {exc}") from exc
+    return _SPLIT_CACHE[path]
+
+
+def _file_seasons(client: FootballDataClient, league: str, first: str | None, last: str) -> list[str]:
+    """The seasons of an extra league's all-seasons file from ``first`` to ``last`` (by rank)."""
+    from soccer_assets.sources.errors import SeasonNotPublished
+
+    try:
+        held = client.league_file_seasons(league)
+    except SeasonNotPublished:
+        return []
+    lo = season_key(first) if first else None
+    return [s for s in held if season_key(s) <= season_key(last) and (lo is None or season_key(s) >= lo)]
+
+
+def _read(league: str, season: str, path: Path) -> bytes:
+    return _league_file_seasons(path)[season] if path.parent.name == "new" else path.read_bytes()
 
 
 def _load(
@@ -121,7 +168,7 @@ def _load(
         found_leagues: list[str] = []
         for root in roots:
             root_leagues, files = _discover_local(root, test_season, None if train_all else leagues,
-                                                  first_season, missing_ok=True)
+                                                  first_season, missing_ok=True, every_league=train_all)
             found_leagues += [lg for lg in root_leagues if lg not in found_leagues]
             found += files
         if leagues is None:
@@ -132,7 +179,7 @@ def _load(
         for league, season, path in found:
             if league in wanted and (league, season) not in seen:
                 seen.add((league, season))
-                add(league, season, path.read_bytes(), str(path))
+                add(league, season, _read(league, season, path), str(path))
     if remote:
         from soccer_assets.sources.client import FootballDataClient
         from soccer_assets.sources.fetch import fetch_seasons
@@ -140,8 +187,11 @@ def _load(
         leagues = leagues or load_config().league_list()
         seasons = seasons_between(first_season or FIRST_SEASON, test_season)
         for source in remote:
-            pairs = [(lg, se) for lg in leagues for se in seasons if (lg, se) not in seen]
             with FootballDataClient(source) as client:
+                pairs = [(lg, se) for lg in leagues
+                         for se in (_file_seasons(client, lg, first_season, test_season)
+                                    if is_extra_league(lg) else seasons)
+                         if (lg, se) not in seen]
                 for item in fetch_seasons(client, pairs):
                     if item.not_published:
                         skipped.append({"league": item.league, "season": item.season, "reason": "404"})
@@ -160,7 +210,7 @@ def _load(
         "source": sources[0] if len(sources) == 1 else sources,
         "leagues": list(leagues),
         "training_leagues": sorted({x["league"] for x in loaded}),
-        "seasons": sorted({x["season"] for x in loaded}, key=season_start_year),
+        "seasons": sorted({x["season"] for x in loaded}, key=season_key),
         "files": len(loaded),
         "matches": len(matches),
         "skipped": skipped,
@@ -186,7 +236,7 @@ def run_evaluate(
     from soccer_assets.features.build import build_match_features
     from soccer_assets.modeling.evaluate import evaluate
 
-    season_start_year(test_season)
+    season_key(test_season)
     if leagues is not None:
         leagues = [validate_league(lg) for lg in leagues]
     t0 = time.perf_counter()

@@ -13,7 +13,7 @@ from soccer_assets.core.seasons import (
     LEAGUE_DIM,
     SEASON_DIM,
     partition_key,
-    season_start_year,
+    season_key,
     split_partition_key,
 )
 from soccer_assets.defs import automation, ingestion
@@ -60,7 +60,7 @@ def league_history(
     ``stored`` maps the league's stored seasons to their matches. A gap (a missing season between
     the first stored one and ``up_to``) is an error: ratings would silently skip a season.
     """
-    wanted = [s for s in seasons if season_start_year(s) <= season_start_year(up_to)]
+    wanted = [s for s in seasons if season_key(s) <= season_key(up_to)]
     present = [s for s in wanted if s in stored]
     if up_to not in present:
         raise dg.Failure(
@@ -83,7 +83,7 @@ def lake_history(lake: Lake, league: str, seasons: list[str], up_to: str) -> tup
     stored = {
         s: lake.read_table("matches", league, s)
         for s in seasons
-        if lake.has_table("matches", league, s) and season_start_year(s) <= season_start_year(up_to)
+        if lake.has_table("matches", league, s) and season_key(s) <= season_key(up_to)
     }
     return league_history(stored, league, seasons, up_to)
 
@@ -128,7 +128,7 @@ def match_features(
                   if split_partition_key(k)[0] == league}
         # One pass over the league's history serves every season of the run: a row's features
         # depend only on matches before it, so later seasons in the history change nothing.
-        last = max(own_seasons, key=season_start_year)
+        last = max(own_seasons, key=season_key)
         missing = [s for s in own_seasons if s not in stored]
         if missing:
             raise dg.Failure(

@@ -21,6 +21,7 @@ from soccer_assets.core.seasons import (
     SEASON_DIM,
     current_season,
     season_from_start_year,
+    season_key,
     season_start_year,
 )
 from soccer_assets.defs import automation, features, ingestion
@@ -87,7 +88,7 @@ def load_frames(lake: Lake, up_to: str | None) -> tuple[pd.DataFrame, pd.DataFra
     seasons = PARTITIONS.get_partitions_def_for_dimension(SEASON_DIM).get_partition_keys()
     feats, games, versions = [], [], {}
     for season in seasons:
-        if up_to is not None and season_start_year(season) > season_start_year(up_to):
+        if up_to is not None and season_key(season) > season_key(up_to):
             continue
         for league in leagues:
             if not lake.has_table("match_features", league, season):
@@ -108,7 +109,7 @@ def _inputs_digest(versions: dict[str, str]) -> str:
 def _shuffled_before(matches_df: pd.DataFrame, season: str, seed: int) -> pd.DataFrame:
     """Outcomes of the seasons before ``season`` permuted; ``season`` itself keeps the truth."""
     out = matches_df.copy()
-    early = (out["season"].map(season_start_year) < season_start_year(season)).to_numpy()
+    early = (out["season"].map(season_key) < season_key(season)).to_numpy()
     out.loc[early, "ftr"] = np.random.default_rng(seed).permutation(out.loc[early, "ftr"].to_numpy())
     return out
 
@@ -229,10 +230,10 @@ def trained_model(
 
 
 def last_completed_season(stored: list[str], today_season: str) -> str:
-    completed = [s for s in stored if season_start_year(s) < season_start_year(today_season)]
+    completed = [s for s in stored if season_key(s) < season_key(today_season)]
     if not completed:
         raise dg.Failure(description="no completed season is materialized", allow_retries=False)
-    return max(completed, key=season_start_year)
+    return max(completed, key=season_key)
 
 
 @dg.asset(
@@ -256,11 +257,11 @@ def champion_model(
 
     store = lake.get()
     feats, games, versions = load_frames(store, None)
-    stored = sorted(set(feats["season"]), key=season_start_year)
+    stored = sorted(set(feats["season"]), key=season_key)
     holdout = last_completed_season(stored, current_season())
-    feats = feats[feats["season"].map(season_start_year) <= season_start_year(holdout)]
+    feats = feats[feats["season"].map(season_key) <= season_key(holdout)]
     # Each gate season needs two earlier seasons (training + validation).
-    gate_seasons = [s for s in stored if season_start_year(s) <= season_start_year(holdout)][2:]
+    gate_seasons = [s for s in stored if season_key(s) <= season_key(holdout)][2:]
     gate_seasons = gate_seasons[-config.gate_seasons:]
     if not gate_seasons:
         raise dg.Failure(description="the quality gate needs at least three completed seasons",
@@ -364,7 +365,7 @@ def _champion_rps(client, name: str, gate_seasons: list[str], rows_hash: str, ba
         return float(tags["gate_rps"])
     through = tags.get("trained_through")
     unseen = [bt for s, bt in zip(gate_seasons, backtests, strict=True)
-              if through and season_start_year(s) > season_start_year(through)]
+              if through and season_key(s) > season_key(through)]
     if len(unseen) == len(backtests):
         model = model_store.load_outcome_model(f"models:/{name}@champion")
         return M.rps(np.vstack([predict_proba(model, bt.split.test) for bt in backtests]), y)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from soccer_assets.core.names import CHAMPION_ALIAS
-from soccer_assets.core.seasons import season_from_start_year, season_of_date, season_start_year
+from soccer_assets.core.seasons import season_from_start_year, season_key, season_of_date, season_start_year
 from soccer_assets.defs import automation, ingestion, jobs
 from soccer_assets.defs.resources import LakeResource, MlflowResource, WarehouseResource
 from soccer_assets.monitoring import alerts, clv, drift, live, report
@@ -124,7 +124,7 @@ def _reference_seasons(aliased: dict[str, dict], recent: pd.DataFrame, n: int) -
     """The training seasons of the reference distribution and where the bound came from."""
     through = [a["tags"]["trained_through"] for a in aliased.values() if a["tags"].get("trained_through")]
     if through:
-        last, source = max(through, key=season_start_year), "registry tag trained_through"
+        last, source = max(through, key=season_key), "registry tag trained_through"
     else:
         # No tag (a model registered outside ``champion_model``): the season before the first request.
         first = pd.to_datetime(recent["kickoff"]).min().date()

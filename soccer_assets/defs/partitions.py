@@ -11,7 +11,7 @@ import dagster as dg
 
 import soccer_assets.defs as defs_package
 from soccer_assets.config import SoccerConfig, load_config
-from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM, season_start_year
+from soccer_assets.core.seasons import LEAGUE_DIM, SEASON_DIM, season_key
 
 
 def loading_config() -> SoccerConfig:
@@ -40,7 +40,7 @@ def earlier_seasons_mapping(seasons: list[str]) -> dg.StaticPartitionMapping:
     """Season → itself and every later season: a downstream season depends on its own and every
     earlier upstream season, never on a later one."""
     return dg.StaticPartitionMapping({
-        s: [t for t in seasons if season_start_year(t) >= season_start_year(s)] for s in seasons
+        s: [t for t in seasons if season_key(t) >= season_key(s)] for s in seasons
     })
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from soccer_assets.core.seasons import season_bounds, season_start_year
+from soccer_assets.core.seasons import season_bounds, season_key
 
 
 @dataclass(frozen=True)
@@ -65,20 +65,21 @@ def temporal_split(
     for col in ("season", "date"):
         if col not in features_df.columns:
             raise ValueError(f"features_df lacks the {col!r} column")
-    s_year = season_start_year(test_season)
+    s_rank = season_key(test_season)
     cutoff = pd.Timestamp(season_bounds(test_season)[0])
 
     df = features_df.copy()
     df["date"] = pd.to_datetime(df["date"])
     if df["date"].isna().any():
         raise ValueError("features_df has rows without a date")
-    years = df["season"].map(season_start_year)
+    # Ranks, not start years: a calendar season 2025 and the split 2025-26 share a start year.
+    years = df["season"].map(season_key)
 
-    before = years < s_year
+    before = years < s_rank
     pool = df[before & (df["date"] < cutoff)]
     n_dropped_late = int((before & (df["date"] >= cutoff)).sum())
-    test = _sorted(df[years == s_year])
-    n_future = int((years > s_year).sum())
+    test = _sorted(df[years == s_rank])
+    n_future = int((years > s_rank).sum())
     if pool.empty:
         raise ValueError(f"no rows dated before {test_season} to train on")
 
@@ -113,7 +114,7 @@ def temporal_split(
         )
 
     def _seasons(frame: pd.DataFrame) -> list[str]:
-        return sorted(set(frame["season"]), key=season_start_year)
+        return sorted(set(frame["season"]), key=season_key)
 
     boundaries = {
         "test_season": test_season,

@@ -41,11 +41,19 @@ from urllib.parse import urlsplit
 import httpx
 
 from soccer_assets.sources.errors import SeasonNotPublished, SourceError, SourceUnavailable
-from soccer_assets.sources.layout import DEFAULT_BASE_URL, FIXTURES_PATH, join_url
+from soccer_assets.sources.layout import (
+    DEFAULT_BASE_URL,
+    FIXTURES_PATH,
+    is_extra_league,
+    join_url,
+    league_file_path,
+)
 from soccer_assets.sources.layout import season_path as _season_path
+from soccer_assets.sources.league_file import split_league_file
 from soccer_assets.sources.local import read_local
 from soccer_assets.sources.location import file_url_path
-from soccer_assets.sources.result import FetchResult
+from soccer_assets.sources.parser import ParseError
+from soccer_assets.sources.result import FetchResult, sha256_hex
 from soccer_assets.sources.transport import DEFAULT_DEADLINE, DEFAULT_MAX_BYTES, HttpTransport
 
 __all__ = [
@@ -134,6 +142,8 @@ class FootballDataClient:
         self.base_url = base_url.rstrip("/")
 
         scheme = urlsplit(self.base_url).scheme.lower()
+        # new/<CODE>.csv is fetched once per client and serves every season of its league.
+        self._league_files: dict[str, tuple[FetchResult, dict[str, bytes]]] = {}
         self._file_root: Path | None = None
         self._http: HttpTransport | None = None
         if scheme == "file":
@@ -199,14 +209,47 @@ class FootballDataClient:
         conditional request; validators without ``cached`` are ignored, because a 304 would leave
         nothing to return.
 
+        An extra league's season (``("ARG", "2025")``) is cut from ``new/<CODE>.csv``, fetched once
+        per client (:func:`soccer_assets.sources.league_file.split_league_file`): the result holds
+        the header and that season's lines, and no validators (they belong to the whole file). A
+        season the file does not hold is :class:`SeasonNotPublished`.
+
         Raises :class:`SeasonNotPublished`, :class:`SourceUnavailable` or :class:`SourceError`.
         """
+        if is_extra_league(league):
+            return self._league_file_season(league, season)
         return self.fetch(
             self.season_path(league, season),
             etag=etag,
             last_modified=last_modified,
             cached=cached,
         )
+
+    def league_file_seasons(self, league: str) -> list[str]:
+        """The seasons an extra league's ``new/<CODE>.csv`` holds, in order (fetches it once)."""
+        self._league_file(league)
+        return list(self._league_files[league][1])
+
+    def _league_file_season(self, league: str, season: str) -> FetchResult:
+        whole, seasons = self._league_file(league)
+        if season not in seasons:
+            raise SeasonNotPublished(f"{whole.url} has no season {season} (it has {', '.join(seasons)})",
+                                     url=whole.url)
+        content = seasons[season]
+        return FetchResult(content=content, sha256=sha256_hex(content), url=whole.url, status=whole.status,
+                           etag=None, last_modified=None, not_modified=False, attempts=whole.attempts)
+
+    def _league_file(self, league: str) -> tuple[FetchResult, dict[str, bytes]]:
+        path = league_file_path(league)
+        if league not in self._league_files:
+            whole = self.fetch(path)
+            try:
+                seasons = split_league_file(whole.content)
+            except ParseError as exc:
+                raise SourceError(f"{whole.url} is not a valid all-seasons file: {exc}",
+                                  url=whole.url) from exc
+            self._league_files[league] = whole, seasons
+        return self._league_files[league]
 
     def fetch_fixtures(
         self,

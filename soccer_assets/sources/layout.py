@@ -1,6 +1,7 @@
 """Where football-data.co.uk keeps its files; a mirror or a ``file://`` copy has the same layout.
 
 * ``mmz4281/<code>/<DIV>.csv`` — one league-season, e.g. ``mmz4281/2324/E0.csv`` for E0 2023-24;
+* ``new/<CODE>.csv`` — every season of one extra league (``ARG``, ``USA`` …) in one file;
 * ``fixtures.csv`` — the next round of every covered league.
 
 A base URL may carry a path prefix (``http://127.0.0.1:8765/mirror``); it is kept.
@@ -9,19 +10,35 @@ A base URL may carry a path prefix (``http://127.0.0.1:8765/mirror``); it is kep
 from __future__ import annotations
 
 from soccer_assets.core.names import SITE_URL
-from soccer_assets.core.seasons import season_to_code, validate_league
+from soccer_assets.core.seasons import EXTRA_LEAGUES, season_start_year, season_to_code, validate_league
 
-__all__ = ["DEFAULT_BASE_URL", "FIXTURES_PATH", "join_url", "season_path"]
+__all__ = [
+    "DEFAULT_BASE_URL", "FIXTURES_PATH", "is_extra_league", "join_url", "league_file_path", "season_path",
+]
 
 DEFAULT_BASE_URL = SITE_URL
 FIXTURES_PATH = "fixtures.csv"
 
 
+def is_extra_league(league: str) -> bool:
+    """An extra league: all its seasons are in one ``new/<CODE>.csv``."""
+    return league in EXTRA_LEAGUES
+
+
+def league_file_path(league: str) -> str:
+    """``"ARG"`` -> ``new/ARG.csv``."""
+    return f"new/{validate_league(league)}.csv"
+
+
 def season_path(league: str, season: str) -> str:
-    """Site-relative path of a season file: ``("E0", "2023-24")`` -> ``mmz4281/2324/E0.csv``.
+    """Site-relative path of the file holding a league-season: ``("E0", "2023-24")`` ->
+    ``mmz4281/2324/E0.csv``; ``("ARG", "2025")`` -> ``new/ARG.csv`` (every season of the league).
 
     Validates both parts, so a typo fails here rather than as a confusing 404.
     """
+    if is_extra_league(league):
+        season_start_year(season)
+        return league_file_path(league)
     return f"mmz4281/{season_to_code(season)}/{validate_league(league)}.csv"
 
 

@@ -7,6 +7,11 @@ Anything that is not a well-formed file (truncated body, a row with the wrong nu
 non-numeric score, bytes that are neither UTF-8 nor Windows-1252, a digit outside ASCII, a field
 longer than :data:`MAX_FIELD_CHARS`) raises :class:`ParseError` naming the line, so nothing
 half-parsed is stored.
+
+The extra leagues' all-seasons files (``new/<CODE>.csv``: ``Country,League,Season,Date,Time,Home,
+Away,HG,AG,Res`` then closing odds) go through the same function: the rows of the requested season
+are parsed as if they were a season file of that league (:mod:`soccer_assets.sources.league_file`
+splits such a file by season).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from soccer_assets.core.schema import (
     make_match_id,
     odds_column,
 )
+from soccer_assets.core.seasons import SeasonError, season_bounds, season_from_label
 from soccer_assets.core.teams import canonical_team
 
 
@@ -40,6 +46,9 @@ class ParseError(ValueError):
 
 # Older files and some leagues use the short names for the core columns.
 _HEADER_ALIASES = {"HT": "HomeTeam", "AT": "AwayTeam", "HG": "FTHG", "AG": "FTAG", "Res": "FTR"}
+# The all-seasons layout names the teams Home/Away; JPN's file spells B365CA as "B36CA".
+_LEAGUE_FILE_ALIASES = {"Home": "HomeTeam", "Away": "AwayTeam", "B36CA": "B365CA"}
+LEAGUE_FILE_HEADER = ("Country", "League", "Season")
 _REQUIRED = ["Div", "Date", "HomeTeam", "AwayTeam", "FTHG", "FTAG", "FTR"]
 _CORE_SOURCE = {*_REQUIRED, "Time", "HTHG", "HTAG", "HTR", "Referee", *STAT_COLUMNS}
 
@@ -48,14 +57,16 @@ _ODDS_1X2 = re.compile(rf"^({_BOOK_ALT})(C?)([HDA])$")
 # Columns the site documents that we keep verbatim in ``extra`` (totals, Asian handicap, extras).
 _KNOWN_OTHER = re.compile(
     rf"^(?:(?:{_BOOK_ALT}|P|Bb)C?(?:>2\.5|<2\.5|AHH|AHA|AH|AHh|OU|1X2)"
-    r"|AHC?h|Attendance|HHW|AHW|HFKC|AFKC|HO|AO|HBP|ABP|LBAHH|LBAHA|LBAH)$"
+    r"|AHC?h|Attendance|HHW|AHW|HFKC|AFKC|HO|AO|HBP|ABP|LBAHH|LBAHA|LBAH|Country|League|Season)$"
 )
 # [0-9], not \d: \d also matches Arabic-Indic and other digits that int() would accept.
 _TIME_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
 # The longest cell of the real files (both shared folders) has 29 characters; one this long is a
 # corrupt or hostile file, refused before it reaches pandas, the warehouse or a log line.
 MAX_FIELD_CHARS = 256
-MISSING_MARK = "#"
+# How the site marks a value it lost: "#" (a price in N1 2022-23, line 133) and "x" (AvgCH of
+# USA 2025, Atlanta Utd v New England, 12/04/2025): missing, not a number.
+MISSING_MARKS = frozenset({"#", "x"})
 
 
 def _is_ascii_number(value: str) -> bool:
@@ -72,6 +83,14 @@ class ParsedFile:
     source_columns: list[str]
     unknown_columns: list[str] = field(default_factory=list)
     blank_rows: int = 0
+    # Lines of an all-seasons file's rows with no score and no result: matches that were never
+    # played (BRA 2016, Chapecoense v Atletico-MG, cancelled after the team's air crash). Kept out
+    # of the table, which holds results, and reported.
+    unplayed_lines: tuple[int, ...] = ()
+    # Lines of an all-seasons file's rows dated outside their labelled season's window (ARG
+    # "2013/2014", Boca Juniors v Velez Sarsfield on 29/01/2015): the label and the date disagree,
+    # so the row belongs to no season table; reported, and kept in the raw file.
+    misdated_lines: tuple[int, ...] = ()
     # Source columns that land in canonical columns (the rest are kept verbatim in ``extra``).
     mapped_columns: frozenset[str] = frozenset()
     # Non-empty source cells of the unmapped columns of every match row, plus ``__match_id__``:
@@ -127,8 +146,7 @@ def _to_floats(raw: pd.DataFrame, columns: list[str], lines: list[int]) -> pd.Da
         return pd.DataFrame(index=raw.index)
     text = raw[columns].to_numpy()
     flat = pd.Series(text.ravel())
-    # "#" is how the site marks a value it lost (a price in N1 2022-23, line 133): missing, not a number.
-    blank = ((flat == "") | (flat == MISSING_MARK)).to_numpy()
+    blank = ((flat == "") | flat.isin(MISSING_MARKS)).to_numpy()
     values = pd.to_numeric(flat.mask(blank), errors="coerce").to_numpy(dtype="float64")
     # float() (and so to_numeric) reads "١.٥" as 1.5: only ASCII numbers are numbers here.
     non_ascii = np.fromiter((not v.isascii() for v in flat), dtype=bool, count=len(flat))
@@ -162,14 +180,36 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         yield reader.line_num, cells
 
 
+def row_season(cells: list[str], line: int) -> str:
+    """The season key of an all-seasons file's row (its third cell)."""
+    try:
+        return season_from_label(cells[2])
+    except (SeasonError, IndexError) as exc:
+        raise ParseError(f"line {line}: {exc}") from None
+
+
+def _season_rows(
+    records: Iterator[tuple[int, list[str]]], league: str, season: str
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of ``season`` of an all-seasons file, with the league as a leading ``Div`` cell."""
+    for lineno, cells in records:
+        if any(cells) and row_season(cells, lineno) == season:
+            yield lineno, [league, *cells]
+
+
 def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
-    """Parse one season file of one league into the canonical match table."""
+    """Parse one season file of one league into the canonical match table (or the ``season`` rows
+    of an all-seasons ``new/<CODE>.csv`` file)."""
     text = _decode(data)
     records = _records(text)
     first = next(records, None)
     if first is None:  # pragma: no cover - guarded by _decode
         raise ParseError("the file has no header")
     header = first[1]
+    all_seasons = tuple(header[:3]) == LEAGUE_FILE_HEADER
+    if all_seasons:
+        header = ["Div", *(_LEAGUE_FILE_ALIASES.get(h, h) for h in header)]
+        records = _season_rows(records, league, season)
     header = [_HEADER_ALIASES.get(h, h) for h in header]
     # A header padded with empty names (seen in some files) is not a column.
     while header and header[-1] == "":
@@ -186,20 +226,35 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
     rows: list[list[str]] = []
     lines: list[int] = []
     blank = 0
+    unplayed: list[int] = []
+    misdated: list[int] = []
+    result_cells = [header.index(c) for c in ("FTHG", "FTAG", "FTR")] if all_seasons else []
+    date_cell = header.index("Date")
+    lo, hi = season_bounds(season) if all_seasons else (None, None)
     for lineno, cells in records:
         if not any(cells):
             blank += 1
             continue
+        if result_cells and len(cells) >= width:
+            if not any(cells[i] for i in result_cells):
+                unplayed.append(lineno)
+                continue
+            if not lo <= _parse_date(cells[date_cell], lineno).date() <= hi:
+                misdated.append(lineno)
+                continue
+        # Counted as in the file: an all-seasons row has no Div cell of its own.
+        n, of = len(cells) - all_seasons, width - all_seasons
         if len(cells) < width:
             raise ParseError(
-                f"line {lineno}: {len(cells)} fields where the header has {width} "
-                "(truncated or malformed file)"
+                f"line {lineno}: {n} fields where the header has {of} (truncated or malformed file)"
             )
         if len(cells) > width and any(cells[width:]):
-            raise ParseError(f"line {lineno}: {len(cells)} fields where the header has {width}")
+            raise ParseError(f"line {lineno}: {n} fields where the header has {of}")
         rows.append(cells[:width])
         lines.append(lineno)
     if not rows:
+        if all_seasons:
+            raise ParseError(f"the file has no matches of season {season}")
         raise ParseError("the file has a header but no matches")
 
     raw = pd.DataFrame(rows, columns=header)
@@ -311,6 +366,8 @@ def parse_season_csv(data: bytes, league: str, season: str) -> ParsedFile:
         source_columns=[c for c in header if c],
         unknown_columns=unknown,
         blank_rows=blank,
+        unplayed_lines=tuple(unplayed),
+        misdated_lines=tuple(misdated),
         mapped_columns=frozenset(mapped),
         raw_records=raw_records,
     )

@@ -9,6 +9,7 @@ import pytest
 
 from soccer_assets.cli.evaluate import main, run_evaluate
 from soccer_assets.core.seasons import season_to_code
+from tests.support.mirror import Mirror
 
 
 def _copy(src: Path, dst: Path, div: str | None = None, bom: bool = False) -> None:
@@ -139,7 +140,8 @@ def test_two_folders_served_together_evaluate_the_new_divisions(shared_data: Pat
 @pytest.mark.slow
 def test_pooled_training_scores_the_requested_division_better_than_training_on_it_alone(shared_data: Path):
     """``--train-leagues all``: the model and the baselines learn from all 20 divisions of both
-    folders (the Scottish Premiership has five seasons of its own) and only SC0 is scored."""
+    folders and the 8 extra leagues (the Scottish Premiership has five seasons of its own) and only
+    SC0 is scored."""
     more = shared_data.parent / "football-data-more"
     if not (more / "mmz4281").is_dir():
         pytest.skip("football-data-more is not here")
@@ -147,10 +149,29 @@ def test_pooled_training_scores_the_requested_division_better_than_training_on_i
     alone = run_evaluate(sources, "2023-24", ["SC0"], "ratings", 0)
     pooled = run_evaluate(sources, "2023-24", ["SC0"], "ratings", 0, train_leagues="all")
     assert alone["source"]["training_leagues"] == ["SC0"]
-    assert len(pooled["source"]["training_leagues"]) == 20 and pooled["leagues"] == ["SC0"]
+    assert len(pooled["source"]["training_leagues"]) == 28 and pooled["leagues"] == ["SC0"]
     assert set(pooled["by_league"]) == {"SC0"} and pooled["overall"]["model"]["n"] == 228
     assert pooled["split"]["n_test"] == 228
     assert pooled["split"]["n_train"] > 10 * alone["split"]["n_train"]
     assert pooled["overall"]["model"]["rps"] < alone["overall"]["model"]["rps"]
     with pytest.raises(Exception, match="train_leagues"):
         run_evaluate(sources, "2023-24", ["SC0"], train_leagues="some")
+
+
+def test_an_extra_league_evaluates_its_last_calendar_season_locally_and_over_http(shared_data: Path):
+    """IRL (``new/IRL.csv``, calendar-year seasons): the test season 2025 is the file's last
+    complete one; 2026 (in progress) is after it and never loaded."""
+    more = shared_data.parent / "football-data-more"
+    if not (more / "new").is_dir():
+        pytest.skip("football-data-more is not here")
+    report = run_evaluate([str(shared_data), str(more)], "2025", ["IRL"], "ratings", 0,
+                          first_season="2019")
+    assert report["source"]["seasons"] == ["2019", "2020", "2021", "2022", "2023", "2024", "2025"]
+    assert report["overall"]["model"]["n"] == 180 and report["split"]["n_test"] == 180
+    assert report["overall"]["model"]["rps"] < report["overall"]["climatology"]["rps"]
+    assert report["overall"]["pinnacle_close"]["n"] > 0 and report["overall"]["pinnacle_open"]["n"] == 0
+    with Mirror(more) as mirror:
+        remote = run_evaluate(mirror.url, "2025", ["IRL"], "ratings", 0, first_season="2019")
+        assert len(mirror.requests_for("/new/IRL.csv")) == 1
+    assert remote["source"]["seasons"] == report["source"]["seasons"]
+    assert remote["overall"]["model"] == report["overall"]["model"]

@@ -22,6 +22,25 @@ def test_bad_seasons_are_rejected(bad):
         p.season_start_year(bad)
 
 
+def test_calendar_year_seasons():
+    assert p.split_partition_key("ARG|2025") == ("ARG", "2025")
+    assert p.is_calendar_season("2025") and not p.is_calendar_season("2024-25")
+    assert p.season_from_label("2024/2025") == "2024-25" and p.season_from_label(" 2025 ") == "2025"
+    for bad in ("2024/2026", "24/25", "2025-26", ""):
+        with pytest.raises(p.SeasonError):
+            p.season_from_label(bad)
+    # Chronological: 2013-14, then the calendar 2014, then 2014-15; plain string order agrees.
+    mixed = ["2016-17", "2014", "2013-14", "2016", "2015", "2014-15", "2020", "2019-20"]
+    ordered = ["2013-14", "2014", "2014-15", "2015", "2016", "2016-17", "2019-20", "2020"]
+    assert sorted(mixed, key=p.season_key) == ordered == sorted(mixed)
+    assert p.season_bounds("2025") == (dt.date(2025, 1, 1), dt.date(2026, 3, 15))
+    assert p.season_of_date(dt.date(2025, 11, 30), "USA") == "2025"
+    assert p.season_of_date(dt.date(2025, 11, 30), "MEX") == "2025-26"  # Liga MX plays split seasons
+    assert p.seasons_between("2022-23", "2025") == ["2022-23", "2023-24", "2024-25"]
+    with pytest.raises(p.SeasonError, match="calendar-year season"):
+        p.season_to_code("2025")
+
+
 def test_season_of_date_turns_over_in_july():
     assert p.season_of_date(dt.date(2024, 6, 30)) == "2023-24"
     assert p.season_of_date(dt.date(2024, 7, 1)) == "2024-25"
@@ -32,7 +51,7 @@ def test_partition_keys_are_human_readable(monkeypatch):
     assert p.partition_key("E0", "2023-24") == "E0|2023-24"
     assert p.split_partition_key("SP1|2019-20") == ("SP1", "2019-20")
     with pytest.raises(p.SeasonError):
-        p.split_partition_key("E0|2019")
+        p.split_partition_key("E0|2019-21")
     with pytest.raises(p.SeasonError):
         p.validate_league("e0; drop table")
 

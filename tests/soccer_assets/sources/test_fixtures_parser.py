@@ -38,7 +38,7 @@ def test_played_and_blank_rows_are_skipped_and_bad_rows_refused():
     with pytest.raises(ParseError, match="line 2"):
         parse_fixtures_csv(HEADER + b"E0,31/02/2022,,A,B,,,,1.5,4,6,1.8,-1\r\n")
     with pytest.raises(ParseError, match="not a number"):
-        parse_fixtures_csv(HEADER + b"E0,23/04/2022,,A,B,,,,x,4,6,1.8,-1\r\n")
+        parse_fixtures_csv(HEADER + b"E0,23/04/2022,,A,B,,,,1.5x,4,6,1.8,-1\r\n")
     with pytest.raises(ParseError, match="fields"):
         parse_fixtures_csv(HEADER + b"E0,23/04/2022,,A,B\r\n")
     with pytest.raises(ParseError, match="required"):

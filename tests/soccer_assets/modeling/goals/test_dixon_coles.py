@@ -125,7 +125,7 @@ def test_bad_weekly_input_is_rejected_clearly():
         DC.weekly_dixon_coles(pd.DataFrame({"match_id": []}), "2023-24")
     df = league_table()
     with pytest.raises(ValueError, match="season must look like"):
-        DC.weekly_dixon_coles(df, "2023")
+        DC.weekly_dixon_coles(df, "2023/24")
     with pytest.raises(ValueError, match="xi"):
         DC.weekly_dixon_coles(df, "2023-24", xi=-1.0)
     with pytest.raises(ValueError, match="no played E matches before"):
