@@ -271,7 +271,7 @@ class Predictor:
                 f"{league.as_of}), more than the horizon of {self.horizon_days} days "
                 "(SOCCER_STATE_HORIZON_DAYS): the state misses every match since"
             )
-        season = q.season or season_of_date(kickoff, q.league)
+        season = q.season or season_of_date(kickoff)
         try:
             h = self._team_state(league, home, season)
             a = self._team_state(league, away, season)

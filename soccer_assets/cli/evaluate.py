@@ -20,7 +20,8 @@ Discovery:
   and seasons that are not published (404) are skipped.
 
 A training season that fails to parse is skipped and listed under ``source.skipped``; a test
-season that is missing or fails to parse is an error.
+season that is missing or fails to parse is an error. An extra league's ``new/<CODE>.csv`` is
+split by season (ADR 0015); its rows in no season table are listed under ``source.set_aside``.
 
 ``--markets`` adds the ``markets`` and ``betting`` objects (:mod:`soccer_assets.modeling.market_eval`)
 and, unless ``--no-dixon-coles``, scores the weekly-refitted Dixon–Coles baseline on the same rows.
@@ -146,6 +147,7 @@ def _load(
     sources hold (to train on), reported under ``training_leagues``."""
     loaded: list[dict] = []
     skipped: list[dict] = []
+    set_aside: list[dict] = []
     frames: list[pd.DataFrame] = []
 
     def add(league: str, season: str, data: bytes, where: str) -> None:
@@ -157,6 +159,10 @@ def _load(
             skipped.append({"league": league, "season": season, "reason": str(exc)})
             return
         frames.append(parsed.matches)
+        for reason, lines in (("unplayed", parsed.unplayed_lines), ("misdated", parsed.misdated_lines)):
+            if lines:
+                set_aside.append({"league": league, "season": season, "reason": reason,
+                              "slice_lines": list(lines)})
         loaded.append({"league": league, "season": season, "rows": len(parsed.matches)})
 
     local = [(s, source_dir(s)) for s in sources]
@@ -214,6 +220,9 @@ def _load(
         "files": len(loaded),
         "matches": len(matches),
         "skipped": skipped,
+        # Rows of an all-seasons file in no season table (never played, or dated outside the season);
+        # lines of the season's slice (split_league_file: header first), as a stored partition holds it.
+        "set_aside": set_aside,
     }
     return matches, info
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from soccer_assets.cli.evaluate import main, run_evaluate
+from soccer_assets.cli.evaluate import _load, main, run_evaluate
 from soccer_assets.core.seasons import season_to_code
 from tests.support.mirror import Mirror
 
@@ -175,3 +175,8 @@ def test_an_extra_league_evaluates_its_last_calendar_season_locally_and_over_htt
         assert len(mirror.requests_for("/new/IRL.csv")) == 1
     assert remote["source"]["seasons"] == report["source"]["seasons"]
     assert remote["overall"]["model"] == report["overall"]["model"]
+    assert report["source"]["set_aside"] == []
+    # BRA 2016's unplayed match is reported, not silently dropped (the evaluation still runs).
+    bra = _load([str(more)], "2016", ["BRA"], "2015", train_all=False)[1]
+    assert bra["set_aside"] == [{"league": "BRA", "season": "2016", "reason": "unplayed",
+                                  "slice_lines": [373]}]
