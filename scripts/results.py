@@ -2,13 +2,22 @@
 (no hand-made numbers).
 
     uv run python scripts/results.py ../shared/data/football-data 2023-24
+    uv run python scripts/results.py --every-league ../shared/data
 
 The test `tests/soccer_assets/modeling/test_acceptance_2324.py` re-runs the evaluation and fails if
 either file no longer matches the code's output.
+
+``--every-league`` runs the pooled evaluation of every league of both shared folders (three runs,
+a few minutes), keeps the per-league figures in docs/data/every_league.json with a hash of what
+they depend on (the evaluation code, uv.lock, every data file) and rewrites the "Every league"
+section of docs/results.md. `tests/soccer_assets/modeling/test_every_league_doc.py` fails when
+that hash no longer matches (re-running the three evaluations in every test run would cost
+minutes of the suite's budget).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -63,6 +72,8 @@ def render(reports: dict[str, dict], season: str) -> str:
             label = f"**{variant} model**" if name == "model" else name
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         lines += ["", *_per_league(variant, report), ""]
+    if EVERY_LEAGUE_JSON.exists():
+        lines += render_every_league(json.loads(EVERY_LEAGUE_JSON.read_text())).split("\n")
     return "\n".join(lines)
 
 
@@ -181,7 +192,125 @@ def render_markets(reports: dict[str, dict], season: str) -> str:
     return "\n".join(lines)
 
 
+EVERY_LEAGUE_JSON = ROOT / "docs" / "data" / "every_league.json"
+EVERY_LEAGUE_TITLE = "## Every league: pooled training, each league's last complete season"
+ORIGINAL_LEAGUES = ["D1", "E0", "E1", "F1", "I1", "SP1"]
+# (test season, leagues scored): the 20 divisions of the two folders' mmz4281 trees end in 2023-24,
+# the extra leagues' files (new/<CODE>.csv) in 2025 (calendar years) or 2024-25 (MEX).
+EVERY_LEAGUE_RUNS = [
+    ("2023-24", ["B1", "D1", "D2", "E0", "E1", "E2", "E3", "EC", "F1", "F2", "G1", "I1", "I2", "N1", "P1",
+                 "SC0", "SC1", "SP1", "SP2", "T1"]),
+    ("2025", ["ARG", "BRA", "CHN", "FIN", "IRL", "JPN", "USA"]),
+    ("2024-25", ["MEX"]),
+]
+# What the figures depend on: the code `soccer evaluate` runs (not the Dagster wiring, storage or
+# serving), the locked dependencies and the data.
+EVERY_LEAGUE_CODE = ["soccer_assets/core", "soccer_assets/features", "soccer_assets/modeling",
+                     "soccer_assets/sources", "soccer_assets/cli/evaluate.py", "uv.lock"]
+DATA_FOLDERS = ["football-data", "football-data-more"]
+
+
+def every_league_inputs(data_root: Path) -> str:
+    """sha256 over the evaluation code, uv.lock and every file of the two data folders."""
+    h = hashlib.sha256()
+    files = []
+    for entry in EVERY_LEAGUE_CODE:
+        path = ROOT / entry
+        files += [(f.relative_to(ROOT).as_posix(), f) for f in
+                  (sorted(path.rglob("*.py")) if path.is_dir() else [path])]
+    for folder in DATA_FOLDERS:
+        files += [(f.relative_to(data_root).as_posix(), f) for f in sorted((data_root / folder).rglob("*"))
+                  if f.is_file()]
+    for name, f in files:
+        h.update(name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def every_league(data_root: Path) -> dict:
+    """The per-league figures of the pooled runs (``--train-leagues all``, ratings, seed 0)."""
+    sources = [str(data_root / folder) for folder in DATA_FOLDERS]
+    rows = []
+    for season, leagues in EVERY_LEAGUE_RUNS:
+        cmd = [sys.executable, "-m", "soccer_assets.cli", "evaluate",
+               *(a for s in sources for a in ("--source", s)),
+               "--test-season", season, "--leagues", ",".join(leagues), "--train-leagues", "all",
+               "--variant", "ratings", "--seed", "0", "--json"]
+        report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
+        for league in leagues:
+            scores, pairs = report["by_league"][league], report["paired_by_league"][league]
+            rows.append({
+                "league": league, "test_season": season, "n": scores["model"]["n"],
+                "rps": {name: (scores.get(name) or {}).get("rps") for name in PER_LEAGUE},
+                "n_pinnacle_open": (scores.get("pinnacle_open") or {}).get("n", 0),
+                "vs": {name: {k: pairs[name][k] for k in ("rps_diff", "ci95", "share_below")}
+                       for name in ("elo", "climatology") if pairs[name]["n"]},
+                "training_leagues": len(report["source"]["training_leagues"]),
+            })
+    return {"inputs": every_league_inputs(data_root), "rows": rows}
+
+
+def _losses_sentence(losses: list[dict], noise: list[dict]) -> str:
+    names = ", ".join(r["league"] for r in losses)
+    if len(noise) == len(losses):
+        return (f"; where it is not ({names}), every gap to Elo is inside its 95% interval: one season "
+                "of one league cannot tell the two apart.")
+    worse = ", ".join(r["league"] for r in losses if r not in noise)
+    return (f"; where it is not ({names}), {len(noise)} of {len(losses)} gaps to Elo are inside their 95% "
+            f"interval, and in {worse} the model is worse than Elo beyond it.")
+
+
+def render_every_league(data: dict) -> str:
+    rows = data["rows"]
+    wins = [r for r in rows
+            if r["rps"]["model"] < r["rps"]["elo"] and r["rps"]["model"] < r["rps"]["climatology"]]
+    losses = [r for r in rows if r not in wins]
+    noise = [r for r in losses if r["vs"]["elo"]["ci95"][0] < 0 < r["vs"]["elo"]["ci95"][1]]
+    six = [r for r in rows if r["league"] in ORIGINAL_LEAGUES]
+    six_rps = sum(r["rps"]["model"] * r["n"] for r in six) / sum(r["n"] for r in six)
+    lines = [
+        EVERY_LEAGUE_TITLE,
+        "",
+        "Generated by `uv run python scripts/results.py --every-league ../shared/data` (the figures and",
+        "a hash of their inputs are in `docs/data/every_league.json`; the test",
+        "`tests/soccer_assets/modeling/test_every_league_doc.py` fails when the hash is stale). The",
+        "`ratings` model and both fitted baselines learn from every league of `football-data` and",
+        f"`football-data-more` ({rows[0]['training_leagues']} leagues, "
+        "`soccer evaluate --train-leagues all`)",
+        "and each league is scored on its last complete season. `vs elo` is the model's RPS minus",
+        "Elo's on the same matches with its 95% paired bootstrap interval (2,000 resamples).",
+        "",
+        f"The model's RPS is below Elo's and climatology's in {len(wins)} of {len(rows)} leagues"
+        + (_losses_sentence(losses, noise) if losses else "."),
+        f"Trained this way, the six original leagues score RPS {six_rps:.4f} together (trained on the six",
+        "alone: the `ratings` table above).",
+        "",
+        "| league | season | n | model | elo | climatology | pinnacle_open (n) | vs elo [95% interval] "
+        "| below both |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        rps, vs = r["rps"], r["vs"]["elo"]
+        market = f"{rps['pinnacle_open']:.4f} ({r['n_pinnacle_open']})" if r["n_pinnacle_open"] else "–"
+        lo, hi = vs["ci95"]
+        lines.append(f"| {r['league']} | {r['test_season']} | {r['n']} | {rps['model']:.4f} | "
+                     f"{rps['elo']:.4f} | {rps['climatology']:.4f} | {market} | "
+                     f"{vs['rps_diff']:+.4f} [{lo:+.4f}, {hi:+.4f}] | {'yes' if r in wins else 'no'} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--every-league":
+        data = every_league(Path(argv[1]).resolve())
+        EVERY_LEAGUE_JSON.parent.mkdir(parents=True, exist_ok=True)
+        EVERY_LEAGUE_JSON.write_text(json.dumps(data, indent=1) + "\n")
+        doc = ROOT / "docs" / "results.md"
+        text = doc.read_text()
+        # The rest of the file comes from the six-league runs (render); only this section changes.
+        head = text.split(EVERY_LEAGUE_TITLE)[0] if EVERY_LEAGUE_TITLE in text else text + "\n"
+        doc.write_text(head + render_every_league(data))
+        print(render_every_league(data))
+        return 0
     source, season = argv[0], argv[1]
     reports = {v: evaluate(source, season, v) for v in ("ratings", "market")}
     (ROOT / "docs" / "results.md").write_text(render(reports, season))

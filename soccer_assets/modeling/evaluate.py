@@ -13,7 +13,9 @@ overall and per league, with n, RPS, log loss, Brier, accuracy and ECE
 (:mod:`~soccer_assets.modeling.metrics` documents the conventions). Every forecaster is scored on
 the test rows where it has a forecast — for market baselines, the rows with those odds — and
 reports its own ``n``; ``paired`` compares the model with each baseline on exactly that
-baseline's rows.
+baseline's rows, and ``paired_by_league`` does so per league for Elo, climatology and the opening
+market, with a 95% paired bootstrap interval of the RPS difference
+(:func:`~soccer_assets.modeling.metrics.paired_rps_diff`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ BASELINES = (
     "average_close",
     "average_open",
 )
+# The baselines a league's model is compared with in ``paired_by_league`` (closing prices are a
+# reference the overall ``paired`` table already holds).
+PAIRED_BY_LEAGUE = ("elo", "climatology", "pinnacle_open")
 
 
 @dataclass
@@ -199,6 +204,17 @@ def run_backtest(
             "baseline_log_loss": M.log_loss(forecasts[name][ok], y[ok]),
         }
 
+    # Per league, with a paired bootstrap interval: over one season of one league a gap of a few
+    # 1e-4 is noise, and the per-league table (docs/results.md) says which gaps are not.
+    paired_by_league = {}
+    for lg in leagues:
+        in_lg = (test["league"] == lg).to_numpy()
+        paired_by_league[lg] = {}
+        for name in PAIRED_BY_LEAGUE:
+            ok = in_lg & np.all(np.isfinite(forecasts[name]), axis=1)
+            paired_by_league[lg][name] = (M.paired_rps_diff(forecasts[MODEL][ok], forecasts[name][ok], y[ok])
+                                          if ok.any() else {"n": 0})
+
     reliability = {
         name: M.reliability_data(p[np.all(np.isfinite(p), axis=1)], y[np.all(np.isfinite(p), 1)])
         for name, p in forecasts.items()
@@ -216,6 +232,7 @@ def run_backtest(
         "overall": overall,
         "by_league": by_league,
         "paired": paired,
+        "paired_by_league": paired_by_league,
         "reliability": reliability,
     }
 

@@ -190,6 +190,28 @@ def score_all(probs: np.ndarray, y: np.ndarray, n_bins: int = DEFAULT_BINS) -> d
     }
 
 
+def paired_rps_diff(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, n_boot: int = 2000,
+                    seed: int = 0) -> dict:
+    """Mean RPS of ``a`` minus ``b`` on the same matches, with a 95% paired bootstrap interval and
+    the share of resamples in which ``a`` scores lower (``share_below``).
+
+    Why paired: two forecasts of the same matches share the matches' luck, so resampling the
+    per-match differences gives a far narrower (and correct) interval than comparing two separate
+    intervals. Over one season of one league (200-550 matches) a gap of a few 1e-4 is inside it.
+    """
+    d = rps_per_match(probs_a, y) - rps_per_match(probs_b, y)  # refuses no forecasts, like rps
+    n = len(d)
+    if n_boot <= 0:
+        raise ValueError(f"n_boot must be positive, got {n_boot}")
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // n)  # bounded memory for a pooled table of many leagues
+    means = np.concatenate([d[rng.integers(0, n, size=(min(chunk, n_boot - i), n))].mean(axis=1)
+                            for i in range(0, n_boot, chunk)])
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"n": n, "rps_diff": float(d.mean()), "ci95": [float(lo), float(hi)],
+            "share_below": float(np.mean(means < 0))}
+
+
 # -- two-way markets (over/under, both teams to score, Asian handicap) --------------------------
 
 

@@ -119,6 +119,16 @@ def test_market_baselines_scored_on_their_own_rows(small_features, small_matches
     assert r["paired"]["pinnacle_open"]["rps_diff"] == pytest.approx(
         M.rps(model[ok], y[ok]) - M.rps(p_open[ok], y[ok])
     )
+    # Per league: the same pairs, each on that league's rows with the baseline's forecast.
+    for lg, pairs in r["paired_by_league"].items():
+        in_lg = (pred["league"] == lg).to_numpy()
+        assert pairs["pinnacle_open"]["n"] == int((in_lg & ok).sum())
+        assert pairs["pinnacle_open"]["rps_diff"] == pytest.approx(
+            M.rps(model[in_lg & ok], y[in_lg & ok]) - M.rps(p_open[in_lg & ok], y[in_lg & ok]))
+        by_lg = r["by_league"][lg]
+        assert pairs["elo"]["rps_diff"] == pytest.approx(by_lg["model"]["rps"] - by_lg["elo"]["rps"])
+        lo, hi = pairs["elo"]["ci95"]
+        assert lo <= pairs["elo"]["rps_diff"] <= hi
 
 
 def test_market_variant_starts_from_the_opening_market(split):

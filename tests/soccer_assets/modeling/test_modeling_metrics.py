@@ -143,3 +143,30 @@ def test_score_all_and_input_checks():
         M.rps(np.array([[np.nan, 0.5, 0.5]]), np.array([H]))
     with pytest.raises(ValueError):
         M.rps(probs, np.array([3]))
+
+
+def test_paired_rps_diff_interval_follows_the_per_match_differences():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, size=400)
+    sharp = np.eye(3)[y] * 0.5 + 1 / 6  # leans to the right outcome on every match
+    flat = np.full((400, 3), 1 / 3)
+    better = M.paired_rps_diff(sharp, flat, y)
+    assert better["n"] == 400
+    assert better["rps_diff"] == pytest.approx(M.rps(sharp, y) - M.rps(flat, y), abs=1e-15)
+    assert better["ci95"][1] < 0 and better["share_below"] == 1.0
+    worse = M.paired_rps_diff(flat, sharp, y)
+    assert worse["ci95"][0] > 0 and worse["share_below"] == 0.0
+    # A forecast against itself: no gap and no spread.
+    same = {"n": 400, "rps_diff": 0.0, "ci95": [0.0, 0.0], "share_below": 0.0}
+    assert M.paired_rps_diff(flat, flat, y) == same
+    # Two forecasts of equal skill whose errors differ per match: the interval straddles 0.
+    noisy = np.clip(flat + rng.normal(0, 0.05, size=(400, 3)), 0.01, None)
+    noisy /= noisy.sum(axis=1, keepdims=True)
+    mixed = M.paired_rps_diff(noisy, flat, y)
+    assert mixed["ci95"][0] < mixed["rps_diff"] < mixed["ci95"][1]
+    assert M.paired_rps_diff(noisy, flat, y, seed=1)["ci95"] != mixed["ci95"]  # resamples, seeded
+    assert M.paired_rps_diff(noisy, flat, y) == mixed
+    with pytest.raises(ValueError, match="no forecasts"):
+        M.paired_rps_diff(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="n_boot"):
+        M.paired_rps_diff(flat, flat, y, n_boot=0)
