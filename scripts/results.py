@@ -226,16 +226,37 @@ def every_league_inputs(data_root: Path) -> str:
     return h.hexdigest()
 
 
+# One rating scale per country (FeatureParams.country_carry): 1 was the best of 0, 0.5 and 1 on the
+# test season 2022-23 (entrants' matches and overall); the table's test seasons were not used.
+COUNTRY_CARRY = 1.0
+
+
+def _evaluate_pooled(sources: list[str], season: str, leagues: list[str], carry: float) -> dict:
+    cmd = [sys.executable, "-m", "soccer_assets.cli", "evaluate",
+           *(a for s in sources for a in ("--source", s)),
+           "--test-season", season, "--leagues", ",".join(leagues), "--train-leagues", "all",
+           "--country-carry", str(carry), "--variant", "ratings", "--seed", "0", "--json"]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
+
+
+def _entrants(report: dict) -> dict:
+    return {"overall_rps": report["overall"]["model"]["rps"],
+            **{name: {k: report["entrant_matches"][name][k] for k in ("n", "rps")}
+               for name in ("model", "elo")}}
+
+
 def every_league(data_root: Path) -> dict:
-    """The per-league figures of the pooled runs (``--train-leagues all``, ratings, seed 0)."""
+    """The per-league figures of the pooled runs (``--train-leagues all``, ratings, seed 0,
+    ``--country-carry COUNTRY_CARRY``) and, for the divisions' season, the same run without
+    carrying ratings between divisions (its gain on the matches of teams new to their division)."""
     sources = [str(data_root / folder) for folder in DATA_FOLDERS]
     rows = []
+    entrants = {}
     for season, leagues in EVERY_LEAGUE_RUNS:
-        cmd = [sys.executable, "-m", "soccer_assets.cli", "evaluate",
-               *(a for s in sources for a in ("--source", s)),
-               "--test-season", season, "--leagues", ",".join(leagues), "--train-leagues", "all",
-               "--variant", "ratings", "--seed", "0", "--json"]
-        report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
+        report = _evaluate_pooled(sources, season, leagues, COUNTRY_CARRY)
+        if season == EVERY_LEAGUE_RUNS[0][0]:
+            entrants = {"season": season, "carried": _entrants(report),
+                        "table_proxy": _entrants(_evaluate_pooled(sources, season, leagues, 0.0))}
         for league in leagues:
             scores, pairs = report["by_league"][league], report["paired_by_league"][league]
             rows.append({
@@ -246,7 +267,8 @@ def every_league(data_root: Path) -> dict:
                        for name in ("elo", "climatology") if pairs[name]["n"]},
                 "training_leagues": len(report["source"]["training_leagues"]),
             })
-    return {"inputs": every_league_inputs(data_root), "rows": rows}
+    return {"inputs": every_league_inputs(data_root), "country_carry": COUNTRY_CARRY, "entrants": entrants,
+            "rows": rows}
 
 
 def _losses_sentence(losses: list[dict], noise: list[dict]) -> str:
@@ -267,6 +289,7 @@ def render_every_league(data: dict) -> str:
     noise = [r for r in losses if r["vs"]["elo"]["ci95"][0] < 0 < r["vs"]["elo"]["ci95"][1]]
     six = [r for r in rows if r["league"] in ORIGINAL_LEAGUES]
     six_rps = sum(r["rps"]["model"] * r["n"] for r in six) / sum(r["n"] for r in six)
+    season_entrants = sum(r["test_season"] == data["entrants"]["season"] for r in rows)
     lines = [
         EVERY_LEAGUE_TITLE,
         "",
@@ -275,7 +298,7 @@ def render_every_league(data: dict) -> str:
         "`tests/soccer_assets/modeling/test_every_league_doc.py` fails when the hash is stale). The",
         "`ratings` model and both fitted baselines learn from every league of `football-data` and",
         f"`football-data-more` ({rows[0]['training_leagues']} leagues, "
-        "`soccer evaluate --train-leagues all`)",
+        f"`soccer evaluate --train-leagues all --country-carry {data['country_carry']:g}`)",
         "and each league is scored on its last complete season. `vs elo` is the model's RPS minus",
         "Elo's on the same matches with its 95% paired bootstrap interval (2,000 resamples).",
         "",
@@ -283,6 +306,19 @@ def render_every_league(data: dict) -> str:
         + (_losses_sentence(losses, noise) if losses else "."),
         f"Trained this way, the six original leagues score RPS {six_rps:.4f} together (trained on the six",
         "alone: the `ratings` table above).",
+        "",
+        f"One rating scale per country (`--country-carry {data['country_carry']:g}`): a team promoted or",
+        "relegated between two loaded divisions of its country starts at the table proxy plus its own",
+        "rating's gap to the teams it moved with (`soccer_assets/features/rollover.py`). On the matches",
+        f"of the {season_entrants} divisions' teams new to their division in {data['entrants']['season']}",
+        "(promoted, relegated or from outside the loaded divisions):",
+        "",
+        "| start of a team new to its division | matches | model RPS | Elo RPS | model RPS, all matches |",
+        "|---|---|---|---|---|",
+        *(f"| {label} | {e['model']['n']} | {e['model']['rps']:.4f} | {e['elo']['rps']:.4f} | "
+          f"{e['overall_rps']:.4f} |"
+          for label, e in (("table proxy (the pipeline's rule)", data["entrants"]["table_proxy"]),
+                           ("carried rating", data["entrants"]["carried"]))),
         "",
         "| league | season | n | model | elo | climatology | pinnacle_open (n) | vs elo [95% interval] "
         "| below both |",

@@ -237,12 +237,15 @@ def run_evaluate(
     markets: bool = False,
     dixon_coles: bool = True,
     train_leagues: str = "requested",
+    country_carry: float = 0.0,
 ) -> dict:
     """Load, build features, train and evaluate; return the JSON-ready report.
 
     ``train_leagues="all"``: train on every league the (local) sources hold and score the
-    requested ones (pooled training); ``"requested"``: train on the requested leagues only."""
-    from soccer_assets.features.build import build_match_features
+    requested ones (pooled training); ``"requested"``: train on the requested leagues only.
+    ``country_carry``: ``FeatureParams.country_carry`` of the feature build (every loaded league is
+    built together, so a promoted team's history in its old division is at hand)."""
+    from soccer_assets.features.build import FeatureParams, build_match_features
     from soccer_assets.modeling.evaluate import evaluate
 
     season_key(test_season)
@@ -254,7 +257,7 @@ def run_evaluate(
     matches, info = _load([source] if isinstance(source, str) else list(source), test_season, leagues,
                           first_season, train_all=train_leagues == "all")
     t1 = time.perf_counter()
-    features = build_match_features(matches)
+    features = build_match_features(matches, FeatureParams(country_carry=country_carry))
     t2 = time.perf_counter()
     dc = None
     if markets and dixon_coles:
@@ -266,6 +269,7 @@ def run_evaluate(
                       dixon_coles=dc, score_leagues=info["leagues"])
     t3 = time.perf_counter()
     report["source"] = info
+    report["country_carry"] = country_carry
     report["runtime_seconds"] = {
         "load": round(t1 - t0, 3),
         "features": round(t2 - t1, 3),
@@ -296,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-leagues", choices=("requested", "all"), default="requested",
                    help="train on the requested leagues only (default) or on every league the local "
                    "sources hold, scoring the requested ones")
+    p.add_argument("--country-carry", type=float, default=0.0, metavar="W",
+                   help="one rating scale per country: a team moving between two loaded divisions of "
+                   "its country keeps this share (0-1) of its rating's gap to the teams it moved with")
     p.add_argument("--json", action="store_true", help="print the full report as one JSON object")
     return p
 
@@ -347,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         report = run_evaluate(
             args.source, args.test_season, leagues, args.variant, args.seed, args.first_season,
             markets=args.markets, dixon_coles=not args.no_dixon_coles, train_leagues=args.train_leagues,
+            country_carry=args.country_carry,
         )
     except (EvaluateError, ValueError) as exc:
         print(f"soccer evaluate: error: {exc}", file=sys.stderr)

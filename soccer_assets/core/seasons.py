@@ -58,6 +58,26 @@ EXTRA_LEAGUES: dict[str, str] = {
 LEAGUE_NAMES.update(EXTRA_LEAGUES)
 # Extra leagues whose current seasons are calendar years (ARG since 2020; it played split seasons
 # and two short calendar ones before). The others play split seasons like the main divisions.
+# The divisions of one country, top first: their ratings can share one scale (a team moving
+# between two of them keeps its rating, shifted; ``features.rollover``).
+DIVISION_LADDERS: dict[str, tuple[str, ...]] = {
+    "England": ("E0", "E1", "E2", "E3", "EC"),
+    "Scotland": ("SC0", "SC1", "SC2", "SC3"),
+    "Germany": ("D1", "D2"),
+    "Italy": ("I1", "I2"),
+    "Spain": ("SP1", "SP2"),
+    "France": ("F1", "F2"),
+}
+
+
+def division_ladder(league: str) -> tuple[str, ...]:
+    """The divisions of ``league``'s country, top first (just ``(league,)`` for a league alone)."""
+    for ladder in DIVISION_LADDERS.values():
+        if league in ladder:
+            return ladder
+    return (league,)
+
+
 CALENDAR_LEAGUES = frozenset({"ARG", "BRA", "CHN", "FIN", "IRL", "JPN", "NOR", "SWE", "USA"})
 FIRST_SEASON = "2012-13"
 LEAGUE_DIM = "league"

@@ -37,6 +37,17 @@ class FeatureParams:
         ("F2", 2),
     )
     market_method: str = "shin"
+    # One rating scale per country: a team entering a division from another division of its
+    # country (``core.seasons.DIVISION_LADDERS``) starts at the mean of the teams it replaces plus
+    # this share of its own rating's gap to the mean of the teams it moved with
+    # (``features.rollover.carried_state``); 0 = the table proxy alone. Off by default because
+    # the pipeline builds each league's features from that league alone; ``soccer evaluate
+    # --country-carry W`` builds every loaded league together.
+    country_carry: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.country_carry <= 1.0:
+            raise ValueError(f"country_carry is a share between 0 and 1, got {self.country_carry!r}")
 
     def as_dict(self) -> dict[str, Any]:
         """Flat ``{"elo.k": 20.0, ...}`` mapping, e.g. for MLflow params."""
@@ -52,4 +63,8 @@ class FeatureParams:
                     out[key] = v
 
         walk("", self)
+        # No carry is how features were built before the parameter existed: leaving it out keeps
+        # the hashes and the records of earlier runs (team_state, registered models) matching.
+        if out["country_carry"] == 0.0:
+            del out["country_carry"]
         return out

@@ -20,6 +20,17 @@ E0, SP1 and I1, and nearly so in D1 (two plus a play-off) and F1. The same rule 
 team returning after missing one or more seasons (its old ratings are stale). In a league's first
 loaded season every team starts at the base rating (Elo 1500, pi 0). A newly initialised team
 gets neutral form priors and the ``promoted`` flag for that season.
+
+One scale per country (``FeatureParams.country_carry`` = w > 0): a team entering a division
+straight from another division of its country (it played that division's latest completed season)
+starts at the table proxy plus w times its own rating's gap to the mean of the teams it moved with
+(the source's top ``promotion_slots`` for a promoted team, its bottom ``relegation_slots`` for a
+relegated one), in that completed season's final table. So a team as strong as the movers' average
+enters at the proxy, and the champion of the lower division above it. Why around the proxy rather
+than a plain shift between the two tables' means: measured on 2022-23 and 2023-24 (pooled, 15
+divisions), starting relegated teams at the top of the lower table made entrants' matches worse
+(the teams a table ranks at the extremes got there partly by luck). Only completed seasons are
+read, so the carried rating cannot leak.
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from soccer_assets.core.seasons import division_ladder, season_key
 from soccer_assets.features.elo import regress
 from soccer_assets.features.params import FeatureParams
 from soccer_assets.features.team_state import (
@@ -38,6 +50,8 @@ from soccer_assets.features.team_state import (
 )
 
 __all__ = [
+    "carried_state",
+    "division_movers",
     "entrant_state",
     "latest_previous_season",
     "previous_season_summaries",
@@ -111,26 +125,59 @@ def previous_season_summaries(
     return found
 
 
-def entrant_state(
-    states: Mapping[TeamKey, TeamState],
-    league: str,
-    team: str,
-    season: str,
-    params: FeatureParams,
-) -> TeamState:
-    """Initial state of a team entering ``league`` in ``season`` (promoted, returning or new)."""
+def _table(summaries: list[SeasonSummary]) -> list[SeasonSummary]:
+    """A final table, bottom first (points, then goal difference, goals scored, name)."""
+    return sorted(summaries, key=lambda s: (s.points, s.goal_diff, s.goals_for, s.team))
+
+
+def _mean_ratings(group: list[SeasonSummary]) -> tuple[float, float, float]:
+    n = float(len(group))
+    return (sum(s.elo for s in group) / n, sum(s.pi_home for s in group) / n,
+            sum(s.pi_away for s in group) / n)
+
+
+def division_movers(
+    states: Mapping[TeamKey, TeamState], source: str, target: str, season: str, params: FeatureParams
+) -> tuple[float, float, float] | None:
+    """Mean (Elo, pi-home, pi-away) of the teams ``source`` lost towards ``target`` in its final
+    table of the latest season before ``season``: its top ``promotion_slots`` (the relegation count
+    if unset) when ``target`` is above, its bottom ``relegation_slots`` when below.
+
+    None when the two are not divisions of one country, or their latest completed seasons differ
+    (either has none).
+    """
+    ladder = division_ladder(source)
+    if source == target or target not in ladder:
+        return None
+    src = previous_season_summaries(states, source, season)
+    tgt = previous_season_summaries(states, target, season)
+    if not src or not tgt or src[0].season != tgt[0].season:
+        return None
+    table = _table(src)
+    if ladder.index(source) > ladder.index(target):  # promoted
+        k = dict(params.promotion_slots).get(source, 0) or params.relegation_slots
+        return _mean_ratings(table[-max(1, k):])
+    return _mean_ratings(table[: max(1, params.relegation_slots)])
+
+
+def _proxy(states: Mapping[TeamKey, TeamState], league: str, season: str, params: FeatureParams
+           ) -> tuple[float, float, float] | None:
+    """The table proxy of an entrant's ratings: the mean of the teams ``league`` lost (None in its
+    first loaded season)."""
     prev = previous_season_summaries(states, league, season)
     if not prev:
-        return initial_state(league, team, season, params)
-    table = sorted(prev, key=lambda s: (s.points, s.goal_diff, s.goals_for, s.team))
+        return None
+    table = _table(prev)
     leavers = table[: max(1, params.relegation_slots)]
     up = dict(params.promotion_slots).get(league, 0)
     if up > 0:
         leavers += table[len(leavers) :][-up:]
-    n = float(len(leavers))
-    elo = sum(s.elo for s in leavers) / n
-    pi_h = sum(s.pi_home for s in leavers) / n
-    pi_a = sum(s.pi_away for s in leavers) / n
+    return _mean_ratings(leavers)
+
+
+def _entrant(league: str, team: str, season: str, params: FeatureParams,
+             ratings: tuple[float, float, float]) -> TeamState:
+    elo, pi_h, pi_a = ratings
     return initial_state(
         league,
         team,
@@ -141,6 +188,54 @@ def entrant_state(
         pi_away=regress(pi_a, 0.0, params.pi.season_regression),
         promoted=True,
     )
+
+
+def carried_state(
+    states: Mapping[TeamKey, TeamState], league: str, team: str, season: str, params: FeatureParams
+) -> TeamState | None:
+    """The state of a team entering ``league`` from another division of its country that it played
+    in the latest completed season: the table proxy plus ``params.country_carry`` times the team's
+    gap to the teams it moved with. None for any other entrant."""
+    proxy = _proxy(states, league, season, params)
+    if proxy is None:
+        return None
+    ladder = division_ladder(league)
+    here = ladder.index(league)
+    # The nearest division first: a team is promoted or relegated one level at a time.
+    for other in sorted((d for d in ladder if d != league), key=lambda d: abs(ladder.index(d) - here)):
+        st = states.get((other, team))
+        if st is None or season_key(st.season) >= season_key(season):
+            continue
+        try:
+            latest = latest_previous_season(states, other, season)
+        except ValueError:  # that division is already past ``season``: no common completed season
+            continue
+        movers = division_movers(states, other, league, season, params) if latest == st.season else None
+        if movers is None:
+            continue
+        w = params.country_carry
+        own = (st.elo, st.pi_home, st.pi_away)
+        return _entrant(league, team, season, params,
+                        tuple(p + w * (o - m) for p, o, m in zip(proxy, own, movers, strict=True)))
+    return None
+
+
+def entrant_state(
+    states: Mapping[TeamKey, TeamState],
+    league: str,
+    team: str,
+    season: str,
+    params: FeatureParams,
+) -> TeamState:
+    """Initial state of a team entering ``league`` in ``season`` (promoted, returning or new)."""
+    if params.country_carry > 0.0:
+        carried = carried_state(states, league, team, season, params)
+        if carried is not None:
+            return carried
+    proxy = _proxy(states, league, season, params)
+    if proxy is None:
+        return initial_state(league, team, season, params)
+    return _entrant(league, team, season, params, proxy)
 
 
 def resolve_team_state(

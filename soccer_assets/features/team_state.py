@@ -1,8 +1,10 @@
 """A team's state: everything the features of its next match need (ratings, form, season table).
 
-States are keyed by ``(league, team)`` (``TeamKey``); one league never influences another. A team
-moving between two loaded leagues (e.g. E1 -> E0) gets a fresh state in its new league, because
-ratings of different leagues are on different scales. ``TeamState.to_record`` /
+States are keyed by ``(league, team)`` (``TeamKey``). By default one league never influences
+another: a team moving between two loaded leagues (e.g. E1 -> E0) gets a fresh state in its new
+league, because ratings of different leagues are on different scales. With
+``FeatureParams.country_carry`` it carries its ratings between divisions of one country, shifted
+(``rollover.carried_state``). ``TeamState.to_record`` /
 ``states_from_records`` are the ``team_state`` table's row format.
 
 How states evolve: ``updates.py`` (one match day at a time); what a team carries into a new season

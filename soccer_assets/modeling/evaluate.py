@@ -9,7 +9,8 @@ before ``test_season``, predicts that season and scores the model and the baseli
 * ``pinnacle_close``, ``pinnacle_open``, ``average_close``, ``average_open`` — de-margined odds
   (Shin) of the canonical match table; closing odds are an evaluation reference only,
 
-overall and per league, with n, RPS, log loss, Brier, accuracy and ECE
+overall, per league and on the matches of a team new to its division (``entrant_matches``),
+with n, RPS, log loss, Brier, accuracy and ECE
 (:mod:`~soccer_assets.modeling.metrics` documents the conventions). Every forecaster is scored on
 the test rows where it has a forecast — for market baselines, the rows with those odds — and
 reports its own ``n``; ``paired`` compares the model with each baseline on exactly that
@@ -187,6 +188,13 @@ def run_backtest(
         lg: {name: _score(p, y, (test["league"] == lg).to_numpy()) for name, p in forecasts.items()}
         for lg in leagues
     }
+    # Matches with a team new to its division this season (promoted, relegated or returning):
+    # where the entrant's starting rating matters (FeatureParams.country_pools).
+    promoted = np.zeros(len(test), dtype=bool)
+    for side in ("home_promoted", "away_promoted"):
+        if side in test:
+            promoted |= test[side].to_numpy(dtype=np.float64) == 1.0
+    entrants = {name: _score(forecasts[name], y, promoted) for name in (MODEL, "elo", "pinnacle_open")}
     paired = {}
     for name in BASELINES:
         ok = np.all(np.isfinite(forecasts[name]), axis=1)
@@ -231,6 +239,7 @@ def run_backtest(
         "model": model.summary(),
         "overall": overall,
         "by_league": by_league,
+        "entrant_matches": entrants,
         "paired": paired,
         "paired_by_league": paired_by_league,
         "reliability": reliability,

@@ -182,3 +182,21 @@ def test_an_extra_league_evaluates_its_last_calendar_season_locally_and_over_htt
     bra = _load([str(more)], "2016", ["BRA"], "2015", train_all=False)[1]
     assert bra["set_aside"] == [{"league": "BRA", "season": "2016", "reason": "unplayed",
                                   "slice_lines": [373]}]
+
+
+def test_country_carry_changes_only_the_entrants_starting_ratings(shared_data: Path, capsys):
+    """``--country-carry 1`` on E0 + E1: the teams promoted into E0 (and relegated into E1) start
+    from their carried ratings, so the entrants' matches are scored differently; the report says
+    which start was used and a bad share is refused."""
+    base = ["--source", str(shared_data), "--test-season", "2023-24", "--leagues", "E0,E1",
+            "--first-season", "2021-22", "--json"]
+    assert main(base) == 0
+    proxy = json.loads(capsys.readouterr().out)
+    assert main([*base, "--country-carry", "1"]) == 0
+    carried = json.loads(capsys.readouterr().out)
+    assert (proxy["country_carry"], carried["country_carry"]) == (0.0, 1.0)
+    n = proxy["entrant_matches"]["model"]["n"]
+    assert n == carried["entrant_matches"]["model"]["n"] and 300 < n < proxy["overall"]["model"]["n"]
+    assert carried["entrant_matches"]["elo"]["rps"] != proxy["entrant_matches"]["elo"]["rps"]
+    assert main([*base, "--country-carry", "-0.5"]) == 2
+    assert "country_carry" in capsys.readouterr().err

@@ -161,3 +161,34 @@ def mutate_from(
         out.at[i, EXTRA_COLUMN] = json.dumps(totals_extra(rng))
         keep.append(i)
     return out.loc[keep].reset_index(drop=True)
+
+
+@st.composite
+def ladder_tables(draw: st.DrawFn, n_teams: int = 4, max_seasons: int = 3) -> pd.DataFrame:
+    """Two divisions of one country (E0 over E1) sharing a pool of teams: after each season
+    1-2 teams go down and as many come up, so a team's history spans both divisions."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    pool = [f"T{k}" for k in range(2 * n_teams)]
+    divisions = {"E0": pool[:n_teams], "E1": pool[n_teams:]}
+    rows: list[dict[str, object]] = []
+    for s in range(draw(st.integers(2, max_seasons))):
+        season = season_name(2016 + s)
+        if s > 0:  # distinct teams each way, so a second swap cannot undo the first
+            k = draw(st.integers(1, 2))
+            down = draw(st.lists(st.sampled_from(divisions["E0"]), min_size=k, max_size=k, unique=True))
+            up = draw(st.lists(st.sampled_from(divisions["E1"]), min_size=k, max_size=k, unique=True))
+            swap = {**dict(zip(down, up, strict=True)), **dict(zip(up, down, strict=True))}
+            divisions = {lg: [swap.get(t, t) for t in teams] for lg, teams in divisions.items()}
+        for league, teams in divisions.items():
+            start = dt.date(2016 + s, 8, 1)
+            offsets = sorted(set(draw(st.lists(st.integers(0, 280), min_size=2, max_size=6))))
+            for off in offsets:
+                order = [teams[i] for i in rng.permutation(len(teams))]
+                for j in range(len(teams) // 2):
+                    rows.append(make_match(rng, league, season, start + dt.timedelta(days=off),
+                                           order[2 * j], order[2 * j + 1]))
+    df = pd.DataFrame(rows)
+    df["fthg"] = df["fthg"].astype("Int64")
+    df["ftag"] = df["ftag"].astype("Int64")
+    return df.iloc[rng.permutation(len(df))].reset_index(drop=True)

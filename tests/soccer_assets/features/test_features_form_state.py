@@ -291,6 +291,13 @@ def test_feature_params_as_dict() -> None:
     d = FeatureParams().as_dict()
     assert d["elo.k"] == EloParams().k and d["pi.lam"] == PiParams().lam
     assert d["form.priors.gf"] == 1.40
+    # No carry between divisions is the behaviour before the parameter existed: not listed, so the
+    # params hash (team_state, registered models) of the defaults is what it was.
+    assert "country_carry" not in d
+    assert d["market_method"] == "shin" and len(d) == len(FeatureParams(country_carry=0.5).as_dict()) - 1
+    assert FeatureParams(country_carry=0.5).as_dict()["country_carry"] == 0.5
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        FeatureParams(country_carry=1.5)
 
 
 def test_tune_rating_params_picks_from_grid_on_training_data() -> None:

@@ -73,14 +73,15 @@ def future_changes_keep_row(build, df: pd.DataFrame, target: int, seed: int) -> 
     return same_bits(before, after)
 
 
-def serving_path_matches_offline(build, df: pd.DataFrame, cut: dt.date) -> bool:
+def serving_path_matches_offline(build, df: pd.DataFrame, cut: dt.date, params: FeatureParams | None = None
+                                 ) -> bool:
     feats = build(df)
     later = df[df["date"].dt.date >= cut]
     if later.empty:
         return True
     first = later["date"].min()
     day = df[df["date"] == first].reset_index(drop=True)
-    states = build_team_states(df, as_of=cut)
+    states = build_team_states(df, as_of=cut, params=params)
     odds = select_open_odds(day)
     totals = select_open_totals(day)
     for i, m in day.iterrows():
@@ -93,6 +94,7 @@ def serving_path_matches_offline(build, df: pd.DataFrame, cut: dt.date) -> bool:
             kickoff=m["kickoff"],
             open_odds=None if np.isnan(odds[i]).any() else tuple(odds[i]),
             open_totals=None if np.isnan(totals[i]).any() else tuple(totals[i]),
+            params=params,
         )
         assert list(online) == FEATURE_COLUMNS
         if not same_bits(np.array(list(online.values())), row_of(feats, m["match_id"])):

@@ -78,6 +78,11 @@ def test_the_doc_renders_the_json_and_covers_every_league(results, table):
         verdict = "yes" if r["rps"]["model"] < min(r["rps"]["elo"], r["rps"]["climatology"]) else "no"
         row = next(ln for ln in section.splitlines() if ln.startswith(f"| {r['league']} |"))
         assert row.endswith(f"| {verdict} |")
+    # The carried-rating comparison: the same matches, both starts, figures as in the JSON.
+    proxy, carried = table["entrants"]["table_proxy"], table["entrants"]["carried"]
+    assert proxy["model"]["n"] == carried["model"]["n"] == proxy["elo"]["n"] > 1000
+    assert table["country_carry"] == results.COUNTRY_CARRY > 0
+    assert f"| carried rating | {carried['model']['n']} | {carried['model']['rps']:.4f} |" in section
 
 
 def test_the_summary_counts_what_the_table_shows(results, table):
