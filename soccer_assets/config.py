@@ -40,6 +40,11 @@ class SoccerConfig(BaseSettings):
     warehouse_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir.")
     source_url: str = Field(default=DEFAULT_SOURCE_URL,
                             description="The site, an http:// mirror or a file:// directory in its layout.")
+    more_source_urls: str = Field(
+        default="",
+        description="Further sources after source_url, comma-separated: a league-season comes from the "
+        "first that has it (e.g. the shared data folder and its football-data-more addition).",
+    )
     source_min_interval: float | None = Field(
         default=None, ge=0, description="Seconds between requests; default 1 on the real site, 0 elsewhere."
     )
@@ -80,13 +85,21 @@ class SoccerConfig(BaseSettings):
             self.warehouse_url = f"sqlite:///{self.data_dir / 'warehouse.db'}"
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{self.data_dir / 'mlflow.db'}"
+        for url in self.more_source_url_list():
+            if url.split("://", 1)[0].lower() not in ("http", "https", "file") or "://" not in url:
+                raise ValueError(f"more_source_urls: {url!r} is not an http(s):// or file:// URL")
         if self.source_min_interval is None:
             # Polite on the real site, free on a mirror or a directory.
-            self.source_min_interval = 1.0 if self.source_url.startswith(DEFAULT_SOURCE_URL) else 0.0
+            urls = [self.source_url, *self.more_source_url_list()]
+            site = any(u.startswith(DEFAULT_SOURCE_URL) for u in urls)
+            self.source_min_interval = 1.0 if site else 0.0
         for league in self.league_list():
             validate_league(league)
         self.season_list()  # validates both ends
         return self
+
+    def more_source_url_list(self) -> list[str]:
+        return [u.strip().rstrip("/") for u in self.more_source_urls.split(",") if u.strip()]
 
     def league_list(self) -> list[str]:
         return [s.strip() for s in self.leagues.split(",") if s.strip()] or list(DEFAULT_LEAGUES)

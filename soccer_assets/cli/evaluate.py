@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -43,21 +42,17 @@ from soccer_assets.config import load_config
 from soccer_assets.core.names import VARIANTS
 from soccer_assets.core.seasons import (
     FIRST_SEASON,
-    code_to_season,
     season_key,
     seasons_between,
     validate_league,
 )
-from soccer_assets.sources.layout import is_extra_league
+from soccer_assets.sources.layout import is_extra_league, local_season_files
 from soccer_assets.sources.league_file import split_league_file
 from soccer_assets.sources.location import source_dir
 from soccer_assets.sources.parser import ParseError, parse_season_csv
 
 if TYPE_CHECKING:
     from soccer_assets.sources.client import FootballDataClient
-
-_CODE_DIR = re.compile(r"^\d{4}$")
-_LEAGUE_FILE = re.compile(r"^([A-Z]{1,3}[0-9]|[A-Z]{2,3})\.csv$")
 
 
 class EvaluateError(RuntimeError):
@@ -83,20 +78,7 @@ def _discover_local(
         rank = season_key(season)
         return rank <= test_rank and (first_rank is None or rank >= first_rank)
 
-    found: list[tuple[str, str, Path]] = []
-    for folder in sorted(base.iterdir()) if base.is_dir() else []:
-        if not folder.is_dir() or not _CODE_DIR.match(folder.name):
-            continue
-        try:
-            season = code_to_season(folder.name)
-        except ValueError:
-            continue
-        if not wanted_season(season):
-            continue
-        for file in sorted(folder.iterdir()):
-            m = _LEAGUE_FILE.match(file.name)
-            if m and file.is_file():
-                found.append((m.group(1), season, file))
+    found = [f for f in local_season_files(root) if wanted_season(f[1])]
     for file in sorted(extra.glob("*.csv")) if extra.is_dir() else []:
         if is_extra_league(file.stem):
             found += [(file.stem, s, file) for s in _league_file_seasons(file) if wanted_season(s)]

@@ -45,13 +45,17 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
         "log and the dagster/mlflow/alembic loggers go to <data dir>/logs/pipeline-<UTC time>.log, "
         "whose path is printed first.",
     )
-    p.add_argument("--leagues", type=_csv, default=list(DEFAULT_LEAGUES))
+    p.add_argument("--leagues", type=_csv, default=list(DEFAULT_LEAGUES),
+                   help="comma-separated codes, or 'all': every division the (local) sources hold "
+                   "(default: the six main leagues)")
     p.add_argument("--first-season", default=FIRST_SEASON)
     p.add_argument("--last-season", default="2023-24")
     p.add_argument(
         "--source",
         default=None,
+        action="append",
         help="base URL (https://, http:// mirror, file://) or a directory in the site's layout; "
+        "repeat it to serve several together (a file comes from the first that has it); "
         "default $SOCCER_SOURCE_URL or https://www.football-data.co.uk",
     )
     p.add_argument(
@@ -94,7 +98,9 @@ def pipeline_config(args: argparse.Namespace) -> SoccerConfig:
     base = load_config()
     overrides: dict[str, object] = {}
     if args.source:
-        overrides["source_url"] = _source_to_url(args.source)
+        urls = [_source_to_url(x) for x in args.source]
+        overrides["source_url"] = urls[0]
+        overrides["more_source_urls"] = ",".join(urls[1:])
     if args.data_dir:
         overrides["data_dir"] = Path(args.data_dir).resolve()
     if args.warehouse_url:
@@ -106,14 +112,50 @@ def pipeline_config(args: argparse.Namespace) -> SoccerConfig:
     return load_config(**overrides)
 
 
+def held_league_seasons(urls: list[str], seasons: list[str]) -> dict[str, list[str]]:
+    """Every division's seasons among ``seasons`` that the local sources hold (``--leagues all``).
+
+    The extra leagues' all-seasons files are not partitions yet; http(s) sources cannot be listed.
+    """
+    from soccer_assets.sources.layout import local_season_files
+    from soccer_assets.sources.location import file_url_path
+
+    held: dict[str, set[str]] = {}
+    for url in urls:
+        root = file_url_path(url)
+        if root is None:
+            raise SystemExit(f"--leagues all lists the sources' files: {url} is not a local directory "
+                             "(name the leagues instead)")
+        for league, season, _path in local_season_files(root):
+            if season in seasons:
+                held.setdefault(league, set()).add(season)
+    if not held:
+        raise SystemExit(f"--leagues all: no source holds a season file of {seasons[0]}..{seasons[-1]}")
+    return {lg: [s for s in seasons if s in held[lg]] for lg in sorted(held)}
+
+
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    leagues = [validate_league(x) for x in args.leagues]
     seasons = seasons_between(args.first_season, args.last_season)
+    held: dict[str, list[str]] | None = None
+    if args.leagues == ["all"]:
+        source = load_config().source_url if not args.source else None
+        urls = [_source_to_url(x) for x in args.source] if args.source else [source]
+        held = held_league_seasons(urls, seasons)
+        args.leagues = list(held)
+    leagues = [validate_league(x) for x in args.leagues]
     config = pipeline_config(args)
 
     from soccer_assets.cli.pipeline import run_with_progress
 
-    keys = [partition_key(league, season) for season in seasons for league in leagues]
+    if held is None:
+        keys = [partition_key(league, season) for season in seasons for league in leagues]
+    else:
+        # Only what the sources hold: the 14 further divisions start in 2019-20.
+        keys = [partition_key(lg, s) for s in seasons for lg in leagues if s in held[lg]]
+        for lg in leagues:
+            if len(held[lg]) < len(seasons):
+                print(f"{lg}: the sources hold {held[lg][0]}..{held[lg][-1]} of "
+                      f"{seasons[0]}..{seasons[-1]}; the other seasons are skipped")
     test_seasons = args.test_seasons if args.test_seasons is not None else seasons[-1:]
     if test_seasons == ["none"]:
         test_seasons = []

@@ -10,6 +10,7 @@ from soccer_assets.config import DEFAULT_SOURCE_URL, SoccerConfig
 from soccer_assets.core.names import EXPERIMENT, SNAPSHOT_TAG
 from soccer_assets.defs.io_managers import LakeParquetIOManager
 from soccer_assets.defs.partitions import loading_config
+from soccer_assets.sources.chain import SourceChain
 from soccer_assets.sources.client import FootballDataClient
 from soccer_assets.storage.lake import Lake
 from soccer_assets.storage.warehouse import Warehouse
@@ -19,22 +20,31 @@ if TYPE_CHECKING:
 
 
 class FootballDataSource(dg.ConfigurableResource):
-    """football-data.co.uk, a local HTTP mirror of it, or a ``file://`` snapshot in its layout."""
+    """football-data.co.uk, a local HTTP mirror of it, or a ``file://`` snapshot in its layout;
+    ``more_urls``: further sources, comma-separated, served after it (a file comes from the first
+    that has it)."""
 
     base_url: str = DEFAULT_SOURCE_URL
+    more_urls: str = ""
     timeout_seconds: float = 20.0
     max_retries: int = 4
     backoff_seconds: float = 0.5
     min_interval_seconds: float = 1.0
 
-    def client(self) -> FootballDataClient:
+    def _one(self, url: str) -> FootballDataClient:
         return FootballDataClient(
-            self.base_url,
+            url,
             timeout=self.timeout_seconds,
             max_retries=self.max_retries,
             backoff=self.backoff_seconds,
             min_interval=self.min_interval_seconds,
         )
+
+    def client(self) -> FootballDataClient | SourceChain:
+        more = [u.strip() for u in self.more_urls.split(",") if u.strip()]
+        if not more:
+            return self._one(self.base_url)
+        return SourceChain([self._one(url) for url in [self.base_url, *more]])
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -108,7 +118,8 @@ def default_resources(config: SoccerConfig) -> dict[str, dg.ConfigurableResource
     data_dir = str(config.data_dir)
     return {
         "source": FootballDataSource(
-            base_url=config.source_url, min_interval_seconds=float(config.source_min_interval or 0.0)
+            base_url=config.source_url, more_urls=config.more_source_urls,
+            min_interval_seconds=float(config.source_min_interval or 0.0),
         ),
         "lake": LakeResource(data_dir=data_dir),
         "lake_io": LakeParquetIOManager(data_dir=data_dir),

@@ -9,11 +9,21 @@ A base URL may carry a path prefix (``http://127.0.0.1:8765/mirror``); it is kep
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from soccer_assets.core.names import SITE_URL
-from soccer_assets.core.seasons import EXTRA_LEAGUES, season_start_year, season_to_code, validate_league
+from soccer_assets.core.seasons import (
+    EXTRA_LEAGUES,
+    code_to_season,
+    season_start_year,
+    season_to_code,
+    validate_league,
+)
 
 __all__ = [
-    "DEFAULT_BASE_URL", "FIXTURES_PATH", "is_extra_league", "join_url", "league_file_path", "season_path",
+    "DEFAULT_BASE_URL", "FIXTURES_PATH", "is_extra_league", "join_url", "league_file_path",
+    "local_season_files", "season_path",
 ]
 
 DEFAULT_BASE_URL = SITE_URL
@@ -45,3 +55,26 @@ def season_path(league: str, season: str) -> str:
 def join_url(base_url: str, path: str) -> str:
     """``<base_url>/<path>`` with exactly one slash between them (``base_url`` without a trailing one)."""
     return f"{base_url}/{path.lstrip('/')}"
+
+
+_CODE_DIR = re.compile(r"^\d{4}$")
+_LEAGUE_FILE = re.compile(r"^([A-Z]{1,3}[0-9]|[A-Z]{2,3})\.csv$")
+
+
+def local_season_files(root: Path) -> list[tuple[str, str, Path]]:
+    """``(league, season, path)`` of every ``mmz4281/<code>/<DIV>.csv`` under a local copy of the
+    site, in folder then file order; other names (``latest/``, ``README.txt``) are not season files."""
+    base = root / "mmz4281"
+    found: list[tuple[str, str, Path]] = []
+    for folder in sorted(base.iterdir()) if base.is_dir() else []:
+        if not folder.is_dir() or not _CODE_DIR.match(folder.name):
+            continue
+        try:
+            season = code_to_season(folder.name)
+        except ValueError:
+            continue
+        for file in sorted(folder.iterdir()):
+            m = _LEAGUE_FILE.match(file.name)
+            if m and file.is_file():
+                found.append((m.group(1), season, file))
+    return found

@@ -69,3 +69,33 @@ def test_readme_main_command_runs_the_whole_job(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "warehouse.db").is_file()
     assert (tmp_path / "data" / "mlflow.db").is_file()
     assert len(list((tmp_path / "data" / "match_features").rglob("*.parquet"))) == 72
+
+
+def test_main_job_over_every_division_of_both_shared_folders(tmp_path: Path) -> None:
+    """`--source` twice and `--leagues all`: the 20 divisions the two folders hold. The 14 further
+    divisions start in 2019-20, so of 2018-19..2019-20 only their 2019-20 is run, and that is said."""
+    shared = shared_data_dir()
+    more = shared.parent / "football-data-more"
+    if not (more / "mmz4281").is_dir():
+        pytest.skip("football-data-more is not here")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+           "SOCCER_DATA_DIR": str(tmp_path / "data")}
+    for key in ("SOCCER_LEAGUES", "SOCCER_LAST_SEASON", "SOCCER_FIRST_SEASON", "SOCCER_WAREHOUSE_URL",
+                "MLFLOW_TRACKING_URI", "SOCCER_SOURCE_URL", "SOCCER_MORE_SOURCE_URLS"):
+        env.pop(key, None)
+    command = ["bash", "scripts/main.sh", "--source", str(shared), "--source", more.as_uri(),
+               "--leagues", "all", "--first-season", "2018-19", "--last-season", "2019-20",
+               "--test-seasons", "none", "--no-champion"]
+    proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
+    assert "EC: the sources hold 2019-20..2019-20 of 2018-19..2019-20; the other seasons are skipped" in out
+    assert "E0: the sources hold" not in out
+    rows = re.findall(r"^([A-Z]+[0-9]?)\s+(20\d\d-\d\d)\s+ok\s+(\d+)", out, re.MULTILINE)
+    assert len(rows) == 6 * 2 + 14 and {lg for lg, _s, _n in rows} >= {"EC", "SC0", "T1", "E0"}
+    assert ("EC", "2018-19") not in {(lg, s) for lg, s, _n in rows}
+    assert "failed partitions: 0" in out and "26 partitions in" in out
+    # An http(s) source cannot be listed: `all` needs the leagues named instead.
+    proc = subprocess.run([*command[:3], "https://www.football-data.co.uk", *command[6:]], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "is not a local directory" in proc.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from soccer_assets.config import load_config
 from soccer_assets.defs.resources import default_resources
@@ -38,3 +39,19 @@ def test_embedded_defaults_and_explicit_values_are_plain(monkeypatch, tmp_path):
     assert res["source"].base_url == "file:///snap"
     assert res["source"].min_interval_seconds == 0.0  # free on a mirror; 1 s on the real site
     assert default_resources(load_config())["source"].min_interval_seconds == 1.0
+
+
+def test_more_sources_reach_the_source_resource_and_bad_ones_are_refused(monkeypatch):
+    monkeypatch.delenv("SOCCER_SOURCE_URL", raising=False)
+    monkeypatch.setenv("SOCCER_MORE_SOURCE_URLS", "file:///more/, http://127.0.0.1:8765")
+    config = load_config(source_url="file:///snap")
+    assert config.more_source_url_list() == ["file:///more", "http://127.0.0.1:8765"]
+    source = default_resources(config)["source"]
+    assert [c.base_url for c in source.client().clients] == ["file:///snap", "file:///more",
+                                                             "http://127.0.0.1:8765"]
+    assert source.min_interval_seconds == 0.0
+    # The real site anywhere in the chain keeps the polite interval.
+    assert load_config(source_url="file:///snap",
+                       more_source_urls="https://www.football-data.co.uk").source_min_interval == 1.0
+    with pytest.raises(ValueError, match="not an http"):
+        load_config(more_source_urls="/no/scheme")
