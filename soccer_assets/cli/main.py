@@ -138,8 +138,11 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     seasons = seasons_between(args.first_season, args.last_season)
     held: dict[str, list[str]] | None = None
     if args.leagues == ["all"]:
-        source = load_config().source_url if not args.source else None
-        urls = [_source_to_url(x) for x in args.source] if args.source else [source]
+        if args.source:
+            urls = [_source_to_url(x) for x in args.source]
+        else:
+            env = load_config()
+            urls = [env.source_url, *env.more_source_url_list()]
         held = held_league_seasons(urls, seasons)
         args.leagues = list(held)
     leagues = [validate_league(x) for x in args.leagues]

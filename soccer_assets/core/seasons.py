@@ -56,8 +56,6 @@ EXTRA_LEAGUES: dict[str, str] = {
     "USA": "Major League Soccer",
 }
 LEAGUE_NAMES.update(EXTRA_LEAGUES)
-# Extra leagues whose current seasons are calendar years (ARG since 2020; it played split seasons
-# and two short calendar ones before). The others play split seasons like the main divisions.
 # The divisions of one country, top first: their ratings can share one scale (a team moving
 # between two of them keeps its rating, shifted; ``features.rollover``).
 DIVISION_LADDERS: dict[str, tuple[str, ...]] = {
@@ -78,6 +76,8 @@ def division_ladder(league: str) -> tuple[str, ...]:
     return (league,)
 
 
+# Extra leagues whose current seasons are calendar years (ARG since 2020; it played split seasons
+# and two short calendar ones before). The others play split seasons like the main divisions.
 CALENDAR_LEAGUES = frozenset({"ARG", "BRA", "CHN", "FIN", "IRL", "JPN", "NOR", "SWE", "USA"})
 FIRST_SEASON = "2012-13"
 LEAGUE_DIM = "league"
