@@ -1,6 +1,6 @@
 """Benchmark: the pipeline's cost for the 72 shared league-seasons and its growth with data.
 
-Run: ``uv run python bench/pipeline.py [--quick] [--repeat N] [--only a,b,c,d] [--profile]``.
+Run: ``uv run python bench/pipeline.py [--quick] [--repeat N] [--only a,b,c,d,e] [--profile]``.
 Prints one line per figure (median of ``--repeat`` runs, default 3). Not a test: no assertions on
 timing. Every run starts from nothing: a fresh data directory, a fresh PostgreSQL warehouse
 database (``SOCCER_BENCH_PG_ADMIN``, default the local ``test`` database's server), a fresh
@@ -18,7 +18,14 @@ c. the walk-forward backtest (``walk_forward_backtest`` job, 2016-17..2023-24, 8
    the clock starts (it is a one-off cost of a new store);
 d. the bulk run of a (and the walk-forward of c at ``--wf-scales``) on synthetic mirrors with 5× and
    20× the matches (``bench/synthetic.py``: the real files copied under new league codes and team
-   names), with time and CPU time per 1,000 matches.
+   names), with time and CPU time per 1,000 matches;
+e. the main job as a user runs it (``soccer pipeline``, SQLite Dagster instance, SQLite warehouse and
+   MLflow store in the fresh data dir, no ``SOCCER_*`` settings) over every division of both shared
+   folders (``--source`` football-data ``--source`` football-data-more ``--leagues all``) from
+   2019-20, against the six leagues of football-data over the same seasons, each in two shapes:
+   ``--test-seasons none --no-champion`` and in full (walk-forward of 2023-24 + champion); the four
+   alternate within each repetition, so the ratios every-division / six-league are measured side by side.
+   Skipped when football-data-more (``SOCCER_SHARED_DATA_MORE``, default next to football-data) is missing.
 
 ``--profile`` adds a cProfile summary of one extra (untimed) bulk ingestion run at ``--profile-scale``.
 """
@@ -51,11 +58,13 @@ sys.path.insert(0, str(REPO / "bench"))
 from synthetic import REAL_LEAGUES, build_mirror  # noqa: E402
 
 DATA = Path(os.environ.get("SOCCER_SHARED_DATA", REPO.parent / "shared" / "data" / "football-data"))
+MORE = Path(os.environ.get("SOCCER_SHARED_DATA_MORE", DATA.parent / "football-data-more"))
 PG_ADMIN = os.environ.get("SOCCER_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BIN = Path(sys.executable).parent
 FIRST, LAST = "2012-13", "2023-24"
 TEST_SEASONS = ["2016-17", "2017-18", "2018-19", "2019-20", "2020-21", "2021-22", "2022-23", "2023-24"]
 INGEST_ASSETS = ["raw_match_files", "matches", "match_features"]
+MAIN_FIRST = "2019-20"  # figure e: the first season football-data-more holds
 QUIET = {"MLFLOW_UV_AUTO_DETECT": "false", "MLFLOW_LOG_UV_FILES": "false",
          "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "GIT_PYTHON_REFRESH": "quiet"}
 
@@ -424,6 +433,95 @@ def seasons() -> list[str]:
     return seasons_between(FIRST, LAST)
 
 
+def main_job_env(home: Path) -> dict[str, str]:
+    """The environment of ``soccer pipeline`` for figure e: no ``SOCCER_*`` setting (they would
+    override the command's partitions and stores) and no MLflow URI, so the warehouse and the MLflow
+    store are new SQLite files in the data dir."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SOCCER_") and k not in ("MLFLOW_TRACKING_URI", "DAGSTER_HOME")}
+    return {**env, **QUIET, "DAGSTER_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+
+
+STAGE_LINE = re.compile(r"^[✓✗] (.+?)\s+([\d.]+) s(?:\s|$)", re.M)
+
+
+def run_main_job(root: Path, sources: list[Path], leagues: str, full: bool) -> dict:
+    """One ``soccer pipeline`` process from a fresh data dir and Dagster home: its wall time, the
+    time it prints, the matches it reports and its stage lines."""
+    run_root = Path(tempfile.mkdtemp(prefix="main-", dir=root))
+    home, data_dir = sqlite_home(run_root), run_root / "data"
+    args = [str(BIN / "soccer"), "pipeline", "--leagues", leagues, "--first-season", MAIN_FIRST,
+            "--last-season", LAST, "--data-dir", str(data_dir)]
+    for source in sources:
+        args += ["--source", str(source)]
+    if not full:
+        args += ["--test-seasons", "none", "--no-champion"]
+    try:
+        t0 = time.perf_counter()
+        proc = subprocess.run(args, env=main_job_env(home), cwd=REPO, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    finally:
+        shutil.rmtree(run_root, ignore_errors=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    printed = re.search(r"(\d+) partitions in ([\d.]+) s", proc.stdout)
+    matches = re.search(r"total matches: (\d+)", proc.stdout)
+    # A stage label names its partition range (e.g. "ingest + features D1|2019-20..SP1|2023-24").
+    stages: dict[str, float] = {}
+    for label, secs in STAGE_LINE.findall(proc.stdout):
+        name = re.sub(r"\s+\S*\|\S*$", "", label.strip())
+        stages[name] = stages.get(name, 0.0) + float(secs)
+    return {"wall_s": wall, "printed_s": float(printed.group(2)) if printed else float("nan"),
+            "partitions": int(printed.group(1)) if printed else -1,
+            "matches": int(matches.group(1)) if matches else 0, "stages": stages, "load": load_text()}
+
+
+MAIN_SHAPES = {False: "ingest+features+team_state (--test-seasons none --no-champion)",
+               True: "full (walk-forward 2023-24 + champion)"}
+
+
+def figure_main_job(root: Path, repeat: int) -> dict[tuple[str, bool], list[dict]]:
+    """Figure e: every division of both shared folders against the six leagues, both shapes, the four
+    runs alternating within each repetition (the machine's noise then hits them alike)."""
+    sets = {"six": ([DATA], ",".join(sorted(REAL_LEAGUES))), "all": ([DATA, MORE], "all")}
+    out: dict[tuple[str, bool], list[dict]] = {(k, f): [] for f in (False, True) for k in sets}
+    for _ in range(repeat):
+        for full in (False, True):
+            for name, (sources, leagues) in sets.items():
+                out[(name, full)].append(run_main_job(root, sources, leagues, full))
+    return out
+
+
+def print_main_job(res: dict[tuple[str, bool], list[dict]], line: Callable[..., None]) -> None:
+    labels = {"six": f"six leagues ({','.join(sorted(REAL_LEAGUES))}; football-data)",
+              "all": "every division (--leagues all; football-data + football-data-more)"}
+    for full in (False, True):
+        for name in ("six", "all"):
+            rs = res[(name, full)]
+            walls, printed = [r["wall_s"] for r in rs], [r["printed_s"] for r in rs]
+            matches = rs[0]["matches"]
+            # The working tree may change between repetitions (other people editing): say so.
+            differ = {(r["partitions"], r["matches"]) for r in rs}
+            note = f" (repetitions differ: {sorted(differ)})" if len(differ) > 1 else ""
+            line(f"e  soccer pipeline, {labels[name]}, {MAIN_FIRST}..{LAST}, {MAIN_SHAPES[full]}: "
+                 f"{rs[0]['partitions']} partitions, {matches} matches{note}; printed {med(printed):.1f} s "
+                 f"[{runs_text(printed)}], process {med(walls):.1f} s [{runs_text(walls)}] = "
+                 f"{1000 * med(walls) / matches:.2f} s per 1k matches; after the last: {rs[-1]['load']}")
+            stages = {k: med([r["stages"].get(k, float("nan")) for r in rs]) for k in rs[0]["stages"]}
+            line("e    stages (median of each, as printed by the command): "
+                 + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+    for full in (False, True):
+        six, alls = res[("six", full)], res[("all", full)]
+        m_ratio = alls[0]["matches"] / six[0]["matches"]
+        t_ratio = med([r["wall_s"] for r in alls]) / med([r["wall_s"] for r in six])
+        p_ratio = med([r["printed_s"] for r in alls]) / med([r["printed_s"] for r in six])
+        pairs = [a["wall_s"] / s["wall_s"] for a, s in zip(alls, six, strict=True)]
+        line(f"e  every division / six leagues, {MAIN_SHAPES[full]}: matches {m_ratio:.2f}x; process time "
+             f"{t_ratio:.2f}x (per repetition [{', '.join(f'{x:.2f}' for x in pairs)}]), printed time "
+             f"{p_ratio:.2f}x; time per 1k matches {t_ratio / m_ratio:.2f}x "
+             f"(printed {p_ratio / m_ratio:.2f}x)")
+
+
 def print_profile(path: Path, top: int = 18) -> None:
     buf = io.StringIO()
     stats = pstats.Stats(str(path), stream=buf)
@@ -447,7 +545,7 @@ def print_profile(path: Path, top: int = 18) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3, help="repetitions per figure (median printed)")
-    p.add_argument("--only", default="a,b,c,d", help="figures to run, e.g. a,c")
+    p.add_argument("--only", default="a,b,c,d,e", help="figures to run, e.g. a,c")
     p.add_argument("--quick", action="store_true", help="one repetition, 5× only for d, no per-partition")
     p.add_argument("--scales", default="5,20", help="synthetic scales for d")
     p.add_argument("--repeat-large", type=int, default=None,
@@ -574,6 +672,14 @@ def run(only: set[str], repeat: int, factors: list[int], args: argparse.Namespac
             shutil.rmtree(scale.root, ignore_errors=True)
     if base.ingested:
         pg_drop(base.ingested[2])
+    if "e" in only:
+        if not (MORE.is_dir() and DATA.is_dir()):
+            line(f"e  skipped: football-data-more not found at {MORE} (set SOCCER_SHARED_DATA_MORE)"
+                 if DATA.is_dir() else f"e  skipped: football-data not found at {DATA}")
+        else:
+            res_e = guarded("e", lambda: [figure_main_job(root, repeat)])
+            if res_e:
+                print_main_job(res_e[0], line)
 
 
 if __name__ == "__main__":

@@ -112,15 +112,21 @@ def pipeline_config(args: argparse.Namespace) -> SoccerConfig:
     return load_config(**overrides)
 
 
-def held_league_seasons(urls: list[str], seasons: list[str]) -> dict[str, list[str]]:
-    """Every division's seasons among ``seasons`` that the local sources hold (``--leagues all``).
+def held_league_seasons(urls: list[str], seasons: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Every league's seasons among ``seasons`` that the local sources hold (``--leagues all``):
+    the divisions' season files, and the split seasons of the extra leagues' all-seasons files
+    (MEX). Also the notes to print: calendar-year seasons (``2025``) are not partitions yet.
 
-    The extra leagues' all-seasons files are not partitions yet; http(s) sources cannot be listed.
+    http(s) sources cannot be listed.
     """
-    from soccer_assets.sources.layout import local_season_files
+    from soccer_assets.core.seasons import is_calendar_season, season_key
+    from soccer_assets.sources.layout import is_extra_league, local_season_files
+    from soccer_assets.sources.league_file import split_league_file
     from soccer_assets.sources.location import file_url_path
+    from soccer_assets.sources.parser import ParseError
 
     held: dict[str, set[str]] = {}
+    calendar: dict[str, list[str]] = {}
     for url in urls:
         root = file_url_path(url)
         if root is None:
@@ -129,9 +135,25 @@ def held_league_seasons(urls: list[str], seasons: list[str]) -> dict[str, list[s
         for league, season, _path in local_season_files(root):
             if season in seasons:
                 held.setdefault(league, set()).add(season)
+        for path in sorted((root / "new").glob("*.csv")):
+            if not is_extra_league(path.stem) or path.stem in held or path.stem in calendar:  # first source
+                continue
+            try:
+                in_file = list(split_league_file(path.read_bytes()))
+            except ParseError as exc:
+                raise SystemExit(f"--leagues all: {path} is not a valid all-seasons file: {exc}") from None
+            split = [s for s in in_file if s in seasons]
+            if split:
+                held[path.stem] = set(split)
+            lo, hi = season_key(seasons[0]), season_key(seasons[-1])
+            years = [s for s in in_file if is_calendar_season(s) and lo <= season_key(s) <= hi]
+            if years:
+                calendar[path.stem] = years
     if not held:
         raise SystemExit(f"--leagues all: no source holds a season file of {seasons[0]}..{seasons[-1]}")
-    return {lg: [s for s in seasons if s in held[lg]] for lg in sorted(held)}
+    notes = [f"{lg}: calendar-year seasons ({found[0]}..{found[-1]}) are not partitions yet; skipped"
+             for lg, found in sorted(calendar.items())]
+    return {lg: [s for s in seasons if s in held[lg]] for lg in sorted(held)}, notes
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
@@ -143,7 +165,8 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         else:
             env = load_config()
             urls = [env.source_url, *env.more_source_url_list()]
-        held = held_league_seasons(urls, seasons)
+        held, notes = held_league_seasons(urls, seasons)
+        print(*notes, sep="\n", end="\n" if notes else "")
         args.leagues = list(held)
     leagues = [validate_league(x) for x in args.leagues]
     config = pipeline_config(args)
