@@ -20,10 +20,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from soccer_assets.core.names import SITE_URL
 from soccer_assets.core.seasons import (
+    CALENDAR_LEAGUES,
     DEFAULT_LEAGUES,
     FIRST_SEASON,
     current_season,
     seasons_between,
+    seasons_with_years_between,
     validate_league,
 )
 
@@ -105,7 +107,12 @@ class SoccerConfig(BaseSettings):
         return [s.strip() for s in self.leagues.split(",") if s.strip()] or list(DEFAULT_LEAGUES)
 
     def season_list(self, today: dt.date | None = None) -> list[str]:
-        return seasons_between(self.first_season, self.last_season or current_season(today))
+        """The season keys of the partitions: split seasons, and the calendar years between them
+        when a calendar-year league (ARG, USA …) is configured (ADR 0015)."""
+        last = self.last_season or current_season(today)
+        if any(lg in CALENDAR_LEAGUES for lg in self.league_list()):
+            return seasons_with_years_between(self.first_season, last)
+        return seasons_between(self.first_season, last)
 
     @property
     def mlflow_artifact_location(self) -> str | None:

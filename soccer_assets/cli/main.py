@@ -16,8 +16,10 @@ from soccer_assets.config import SoccerConfig, load_config
 from soccer_assets.core.seasons import (
     DEFAULT_LEAGUES,
     FIRST_SEASON,
+    is_calendar_season,
     partition_key,
     seasons_between,
+    seasons_with_years_between,
     validate_league,
 )
 
@@ -112,21 +114,19 @@ def pipeline_config(args: argparse.Namespace) -> SoccerConfig:
     return load_config(**overrides)
 
 
-def held_league_seasons(urls: list[str], seasons: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+def held_league_seasons(urls: list[str], seasons: list[str]) -> dict[str, list[str]]:
     """Every league's seasons among ``seasons`` that the local sources hold (``--leagues all``):
-    the divisions' season files, and the split seasons of the extra leagues' all-seasons files
-    (MEX). Also the notes to print: calendar-year seasons (``2025``) are not partitions yet.
+    the divisions' season files, and the seasons of the extra leagues' all-seasons files (split
+    seasons such as MEX's ``2023-24``, calendar years such as ARG's ``2023``).
 
     http(s) sources cannot be listed.
     """
-    from soccer_assets.core.seasons import is_calendar_season, season_key
     from soccer_assets.sources.layout import is_extra_league, local_season_files
     from soccer_assets.sources.league_file import split_league_file
     from soccer_assets.sources.location import file_url_path
     from soccer_assets.sources.parser import ParseError
 
     held: dict[str, set[str]] = {}
-    calendar: dict[str, list[str]] = {}
     for url in urls:
         root = file_url_path(url)
         if root is None:
@@ -136,24 +136,17 @@ def held_league_seasons(urls: list[str], seasons: list[str]) -> tuple[dict[str, 
             if season in seasons:
                 held.setdefault(league, set()).add(season)
         for path in sorted((root / "new").glob("*.csv")):
-            if not is_extra_league(path.stem) or path.stem in held or path.stem in calendar:  # first source
+            if not is_extra_league(path.stem) or path.stem in held:  # the first source's file
                 continue
             try:
-                in_file = list(split_league_file(path.read_bytes()))
+                in_file = split_league_file(path.read_bytes())
             except ParseError as exc:
                 raise SystemExit(f"--leagues all: {path} is not a valid all-seasons file: {exc}") from None
-            split = [s for s in in_file if s in seasons]
-            if split:
-                held[path.stem] = set(split)
-            lo, hi = season_key(seasons[0]), season_key(seasons[-1])
-            years = [s for s in in_file if is_calendar_season(s) and lo <= season_key(s) <= hi]
-            if years:
-                calendar[path.stem] = years
+            if found := {s for s in in_file if s in seasons}:
+                held[path.stem] = found
     if not held:
         raise SystemExit(f"--leagues all: no source holds a season file of {seasons[0]}..{seasons[-1]}")
-    notes = [f"{lg}: calendar-year seasons ({found[0]}..{found[-1]}) are not partitions yet; skipped"
-             for lg, found in sorted(calendar.items())]
-    return {lg: [s for s in seasons if s in held[lg]] for lg in sorted(held)}, notes
+    return {lg: [s for s in seasons if s in held[lg]] for lg in sorted(held)}
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
@@ -165,8 +158,7 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
         else:
             env = load_config()
             urls = [env.source_url, *env.more_source_url_list()]
-        held, notes = held_league_seasons(urls, seasons)
-        print(*notes, sep="\n", end="\n" if notes else "")
+        held = held_league_seasons(urls, seasons_with_years_between(args.first_season, args.last_season))
         args.leagues = list(held)
     leagues = [validate_league(x) for x in args.leagues]
     config = pipeline_config(args)
@@ -176,12 +168,17 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     if held is None:
         keys = [partition_key(league, season) for season in seasons for league in leagues]
     else:
-        # Only what the sources hold: the 14 further divisions start in 2019-20.
-        keys = [partition_key(lg, s) for s in seasons for lg in leagues if s in held[lg]]
+        # Only what the sources hold: the 14 further divisions start in 2019-20, the calendar-year
+        # leagues' seasons are years.
+        every = seasons_with_years_between(args.first_season, args.last_season)
+        keys = [partition_key(lg, s) for s in every for lg in leagues if s in held[lg]]
+        def of_kind(season: str) -> list[str]:
+            return [s for s in every if is_calendar_season(s) == is_calendar_season(season)]
+
         for lg in leagues:
-            if len(held[lg]) < len(seasons):
-                print(f"{lg}: the sources hold {held[lg][0]}..{held[lg][-1]} of "
-                      f"{seasons[0]}..{seasons[-1]}; the other seasons are skipped")
+            first, last = held[lg][0], held[lg][-1]
+            if first != of_kind(first)[0] or last != of_kind(last)[-1]:
+                print(f"{lg}: the sources hold {first}..{last} of {seasons[0]}..{seasons[-1]}")
     test_seasons = args.test_seasons if args.test_seasons is not None else seasons[-1:]
     if test_seasons == ["none"]:
         test_seasons = []

@@ -196,6 +196,16 @@ def seasons_between(first: str, last: str) -> list[str]:
     return [season_from_start_year(y) for y in range(a, b + 1)]
 
 
+def seasons_with_years_between(first: str, last: str) -> list[str]:
+    """The split seasons from ``first`` to ``last`` and, interleaved by rank, the calendar years
+    between them (``2019-20, 2020, 2020-21 …``): the season keys of a code location that holds
+    calendar-year leagues."""
+    lo, hi = season_key(first), season_key(last)
+    years = [str(y) for y in range(season_start_year(first), season_start_year(last) + 2)]
+    return sorted([*seasons_between(first, last), *(y for y in years if lo <= season_key(y) <= hi)],
+                  key=season_key)
+
+
 def current_season(today: dt.date | None = None, league: str | None = None) -> str:
     return season_of_date(today or dt.date.today(), league)
 

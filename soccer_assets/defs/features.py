@@ -12,6 +12,7 @@ import pandas as pd
 from soccer_assets.core.seasons import (
     LEAGUE_DIM,
     SEASON_DIM,
+    is_calendar_season,
     partition_key,
     season_key,
     split_partition_key,
@@ -58,7 +59,9 @@ def league_history(
     """All stored matches of ``league`` from its first stored season up to ``up_to``.
 
     ``stored`` maps the league's stored seasons to their matches. A gap (a missing season between
-    the first stored one and ``up_to``) is an error: ratings would silently skip a season.
+    the first stored one and ``up_to``) is an error: ratings would silently skip a season. Split
+    seasons and calendar years are checked apart: a league has one kind at a time (ARG played split
+    seasons until 2019-20, then calendar years), and a main division never has calendar years.
     """
     wanted = [s for s in seasons if season_key(s) <= season_key(up_to)]
     present = [s for s in wanted if s in stored]
@@ -67,8 +70,12 @@ def league_history(
             description=f"matches for {league}|{up_to} are not materialized; materialize them first",
             allow_retries=False,
         )
-    first = wanted.index(present[0])
-    gaps = [s for s in wanted[first:] if s not in present]
+    gaps = []
+    for calendar in (False, True):
+        kind = [s for s in wanted if is_calendar_season(s) == calendar]
+        held = [i for i, s in enumerate(kind) if s in stored]
+        if held:
+            gaps += [s for s in kind[held[0]:held[-1] + 1] if s not in stored]
     if gaps:
         raise dg.Failure(
             description=f"{league}: matches of {gaps} are missing between {present[0]} and {up_to}; "

@@ -9,7 +9,8 @@ Rules (the leakage contract of DESIGN.md):
   2020 when S = 2020-21) is *dropped* and counted in ``boundaries["n_dropped_late"]``; no row
   of S or a later season ever enters training or validation.
 * **validation** = the end of the training pool, used for early stopping / calibration:
-  either the last ``validation_seasons`` seasons of the pool (default 1) or, with
+  either the last ``validation_seasons`` seasons of the pool (default 1; of each kind, split
+  seasons and calendar years, when the pool holds both) or, with
   ``validation_fraction``, the last fraction of pool rows by date. The window is cut on a
   *date* (``validation_start``): train rows are dated strictly before it and validation rows on
   or after it, so every validation row is later than every training row even when seasons
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from soccer_assets.core.seasons import season_bounds, season_key
+from soccer_assets.core.seasons import is_calendar_season, season_bounds, season_key
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,12 @@ def temporal_split(
                 f"need more than {n_val} season(s) before {test_season} for a validation "
                 f"window; the pool has {len(distinct)}"
             )
-        val_years = distinct[-n_val:]
+        # Per kind: with calendar-year leagues in the pool, "the last season" is the last split
+        # season and the last calendar year, so the window starts where the earlier of the two
+        # does (else the year 2023 alone would shrink a 2023-24 model's window to February-June).
+        calendar = pool["season"].map(is_calendar_season)
+        val_years = [y for kind in (False, True)
+                     for y in sorted(set(pool_years[calendar == kind]))[-n_val:]]
         val_start = pool.loc[pool_years.isin(val_years), "date"].min()
         mode = f"last {n_val} training season(s)"
 

@@ -72,10 +72,10 @@ def test_readme_main_command_runs_the_whole_job(tmp_path: Path) -> None:
 
 
 def test_main_job_over_every_division_of_both_shared_folders(tmp_path: Path) -> None:
-    """`--source` twice and `--leagues all`: the 20 divisions the two folders hold and the extra
-    leagues whose all-seasons files hold split seasons then (ARG, MEX). The 14 further divisions
-    start in 2019-20, so of 2018-19..2019-20 only their 2019-20 is run; the calendar-year leagues'
-    2019 is not a partition yet. Both are said."""
+    """`--source` twice and `--leagues all`: the 20 divisions the two folders hold and the 8 extra
+    leagues of their all-seasons files. The 14 further divisions start in 2019-20, so of
+    2018-19..2019-20 only their 2019-20 is run, and that is said; ARG and MEX played split seasons
+    then, the six others the calendar year 2019 (ADR 0015)."""
     shared = shared_data_dir()
     more = shared.parent / "football-data-more"
     if not (more / "mmz4281").is_dir():
@@ -91,14 +91,15 @@ def test_main_job_over_every_division_of_both_shared_folders(tmp_path: Path) -> 
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
-    assert "EC: the sources hold 2019-20..2019-20 of 2018-19..2019-20; the other seasons are skipped" in out
-    assert "E0: the sources hold" not in out
-    assert "USA: calendar-year seasons (2019..2019) are not partitions yet; skipped" in out
-    rows = re.findall(r"^([A-Z]+[0-9]?)\s+(20\d\d-\d\d)\s+ok\s+(\d+)", out, re.MULTILINE)
-    assert len(rows) == (6 + 2) * 2 + 14 and {lg for lg, _s, _n in rows} >= {"EC", "SC0", "T1", "E0", "MEX"}
-    assert ("EC", "2018-19") not in {(lg, s) for lg, s, _n in rows}
-    assert {(lg, s): int(n) for lg, s, n in rows}["MEX", "2019-20"] == 275  # its 2019/2020 rows
-    assert "failed partitions: 0" in out and "30 partitions in" in out
+    assert "EC: the sources hold 2019-20..2019-20 of 2018-19..2019-20" in out
+    assert "E0: the sources hold" not in out and "USA: the sources hold" not in out
+    rows = re.findall(r"^([A-Z]+[0-9]?)\s+(20\d\d(?:-\d\d)?)\s+ok\s+(\d+)", out, re.MULTILINE)
+    held = {(lg, s): int(n) for lg, s, n in rows}
+    assert len(rows) == len(held) == (6 + 2) * 2 + 14 + 6
+    assert ("EC", "2018-19") not in held and ("USA", "2019-20") not in held
+    assert held["MEX", "2019-20"] == 275 and held["ARG", "2018-19"] == 324  # their 2018/2019 rows
+    assert held["USA", "2019"] == 421 and held["IRL", "2019"] == 186
+    assert "failed partitions: 0" in out and "36 partitions in" in out
     # An http(s) source cannot be listed: `all` needs the leagues named instead.
     proc = subprocess.run([*command[:3], "https://www.football-data.co.uk", *command[6:]], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)

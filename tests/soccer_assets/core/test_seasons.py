@@ -64,3 +64,16 @@ def test_configured_partitions(monkeypatch):
     assert load_config().season_list() == ["2021-22", "2022-23", "2023-24"]
     monkeypatch.delenv("SOCCER_LAST_SEASON")
     assert load_config().season_list()[-1] == p.current_season()
+
+
+def test_seasons_with_years_interleave_calendar_years_by_rank_and_only_with_a_calendar_league():
+    assert p.seasons_with_years_between("2019-20", "2021-22") == [
+        "2019-20", "2020", "2020-21", "2021", "2021-22"]
+    assert p.seasons_with_years_between("2019-20", "2019-20") == ["2019-20"]
+    # The code location's season keys: years only when a calendar-year league is configured.
+    assert load_config(leagues="E0,SC0", first_season="2021-22", last_season="2022-23").season_list() == [
+        "2021-22", "2022-23"]
+    assert load_config(leagues="E0,USA", first_season="2021-22", last_season="2022-23").season_list() == [
+        "2021-22", "2022", "2022-23"]
+    assert load_config(leagues="MEX", first_season="2021-22", last_season="2022-23").season_list() == [
+        "2021-22", "2022-23"]  # MEX plays split seasons

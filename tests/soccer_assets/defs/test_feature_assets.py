@@ -86,3 +86,27 @@ def test_features_fail_clearly_when_an_earlier_season_is_missing(env):
     result = materialize([matches, match_features], "E0|2022-23", res, instance, selection=[match_features])
     assert not result.success
     assert "2021-22" in failure_text(result) and "missing" in failure_text(result)
+
+
+def test_league_history_checks_split_seasons_and_calendar_years_apart():
+    """ARG played split seasons until 2019-20, then calendar years: no gap. A missing season of
+    either kind between stored ones still fails, and so does a missing season of a division."""
+    import dagster as dg
+    import pandas as pd
+
+    from soccer_assets.core.seasons import seasons_with_years_between
+    from soccer_assets.defs.features import league_history
+
+    seasons = seasons_with_years_between("2018-19", "2023-24")
+    held = ("2018-19", "2019-20", "2020", "2021", "2022", "2023")
+    frame = {s: pd.DataFrame({"season": [s]}) for s in held}
+    history, used = league_history(frame, "ARG", seasons, "2023")
+    assert used == ["2018-19", "2019-20", "2020", "2021", "2022", "2023"] and len(history) == 6
+    without_2021 = {s: f for s, f in frame.items() if s != "2021"}
+    with pytest.raises(dg.Failure, match=r"\['2021'\] are missing"):
+        league_history(without_2021, "ARG", seasons, "2023")
+    division = {s: pd.DataFrame({"season": [s]}) for s in ("2018-19", "2020-21", "2021-22")}
+    with pytest.raises(dg.Failure, match=r"\['2019-20'\] are missing between 2018-19 and 2021-22"):
+        league_history(division, "E0", seasons, "2021-22")
+    with pytest.raises(dg.Failure, match=r"E0\|2022-23 are not materialized"):
+        league_history(division, "E0", seasons, "2022-23")

@@ -157,3 +157,29 @@ def test_split_is_input_order_invariant():
     pd.testing.assert_frame_equal(a.train, b.train)
     pd.testing.assert_frame_equal(a.validation, b.validation)
     pd.testing.assert_frame_equal(a.test, b.test)
+
+
+def test_with_calendar_years_the_window_starts_at_the_last_season_of_either_kind():
+    """E0 (split seasons) pooled with USA (calendar years): for 2023-24 the last season before it
+    is 2022-23 for E0 and 2023 for USA. The window starts with the earlier (August 2022), as it
+    would for E0 alone, not with USA's 2023 (which would leave February to June 2023)."""
+    rows = []
+    for year in (2020, 2021, 2022, 2023):
+        season = season_from_start_year(year)
+        for k, day in enumerate(pd.date_range(f"{year}-08-10", f"{year + 1}-05-20", freq="14D")):
+            rows.append({"match_id": f"E0|{season}|{k}", "league": "E0", "season": season, "date": day})
+        for k, day in enumerate(pd.date_range(f"{year}-02-25", f"{year}-11-30", freq="14D")):
+            rows.append({"match_id": f"USA|{year}|{k}", "league": "USA", "season": str(year), "date": day})
+    df = pd.DataFrame(rows)
+    split = temporal_split(df, "2023-24")
+    b = split.boundaries
+    assert b["validation_start"] == "2022-08-10"
+    assert b["validation_seasons"] == ["2022", "2022-23", "2023"]
+    assert set(split.validation["league"]) == {"E0", "USA"}
+    alone = temporal_split(df[df["league"] == "E0"], "2023-24").boundaries
+    assert alone["validation_start"] == b["validation_start"]
+    # USA's 2023 matches from 1 July on are in 2023-24's window: dropped, never trained on.
+    assert b["n_dropped_late"] == int(((df["season"] == "2023") & (df["date"] >= "2023-07-01")).sum()) > 0
+    # A calendar test season: the last split season (2022-23) and the last year (2022) before 2023.
+    s23 = temporal_split(df, "2023").boundaries
+    assert s23["validation_start"] == "2022-02-25" and s23["test_season"] == "2023"
