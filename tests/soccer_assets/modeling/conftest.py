@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -13,6 +15,15 @@ from soccer_assets.sources.parser import parse_season_csv
 E2E_LEAGUES = ("E0", "D1")
 E2E_SEASONS = ("2020-21", "2021-22", "2022-23")
 E2E_TEST_SEASON = "2022-23"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def results_script() -> ModuleType:
+    """``scripts/results.py`` (not a package module): what writes docs/results.md and markets.md."""
+    spec = importlib.util.spec_from_file_location("results", ROOT / "scripts" / "results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

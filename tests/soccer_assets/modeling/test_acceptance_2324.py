@@ -3,25 +3,19 @@ market, the value-bet backtest), through `soccer evaluate --markets --json`."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from tests.soccer_assets.modeling.conftest import results_script
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _results_module():
-    spec = importlib.util.spec_from_file_location("results", ROOT / "scripts" / "results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def reports(shared_data):
-    results = _results_module()
+    results = results_script()
     return results, {v: results.evaluate(str(shared_data), "2023-24", v) for v in ("ratings", "market")}
 
 

@@ -8,11 +8,12 @@ without `scripts/results.py --every-league` fails here.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+
+from tests.soccer_assets.modeling.conftest import results_script
 
 ROOT = Path(__file__).resolve().parents[3]
 REGENERATE = "run `uv run python scripts/results.py --every-league ../shared/data`"
@@ -20,10 +21,7 @@ REGENERATE = "run `uv run python scripts/results.py --every-league ../shared/dat
 
 @pytest.fixture(scope="module")
 def results():
-    spec = importlib.util.spec_from_file_location("results", ROOT / "scripts" / "results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return results_script()
 
 
 @pytest.fixture(scope="module")
