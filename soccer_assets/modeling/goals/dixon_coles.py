@@ -289,7 +289,8 @@ def weekly_dixon_coles(
     monday = day - dates.dt.day_of_week.to_numpy(np.int64)  # weeks run Monday to Sunday
     hg, ag = _goals(df["fthg"]), _goals(df["ftag"])
     played = ~(np.isnan(hg) | np.isnan(ag))
-    is_test = (df["_year"] == year).to_numpy()
+    # The season itself, not its start year: the calendar year 2023 starts in 2023-24's year.
+    is_test = (df["season"].astype(str) == test_season).to_numpy()
     countries = df["league"].map(country_of).to_numpy()
     home, away = df["home_team"].to_numpy(), df["away_team"].to_numpy()
 

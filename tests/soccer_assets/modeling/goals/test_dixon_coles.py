@@ -184,6 +184,16 @@ def test_output_has_one_row_per_test_match_in_kick_off_order():
     assert (out["lam_home"] > 0).all() and (out["lam_away"] > 0).all()
 
 
+def test_a_calendar_year_of_the_test_seasons_start_year_is_not_predicted():
+    """USA's 2023 starts in 2023-24's year: it is history for nothing here and never a test row."""
+    df = league_table()
+    usa = df[df.season == "2023-24"].assign(league="USA", season="2023",
+                                             match_id=lambda d: "USA" + d["match_id"].str[2:])
+    out = DC.weekly_dixon_coles(pd.concat([df, usa], ignore_index=True), "2023-24")
+    assert sorted(out["match_id"]) == sorted(df.loc[df.season == "2023-24", "match_id"])
+    assert not out["league"].eq("USA").any()
+
+
 def test_a_week_sees_only_matches_before_its_monday():
     df = league_table()
     out = DC.weekly_dixon_coles(df, "2023-24").set_index("match_id")
