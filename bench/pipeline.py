@@ -20,11 +20,11 @@ d. the bulk run of a (and the walk-forward of c at ``--wf-scales``) on synthetic
    20× the matches (``bench/synthetic.py``: the real files copied under new league codes and team
    names), with time and CPU time per 1,000 matches;
 e. the main job as a user runs it (``soccer pipeline``, SQLite Dagster instance, SQLite warehouse and
-   MLflow store in the fresh data dir, no ``SOCCER_*`` settings) over every division of both shared
+   MLflow store in the fresh data dir, no ``SOCCER_*`` settings) over every league of both shared
    folders (``--source`` football-data ``--source`` football-data-more ``--leagues all``) from
    2019-20, against the six leagues of football-data over the same seasons, each in two shapes:
    ``--test-seasons none --no-champion`` and in full (walk-forward of 2023-24 + champion); the four
-   alternate within each repetition, so the ratios every-division / six-league are measured side by side.
+   alternate within each repetition, so the ratios all / six leagues are measured side by side.
    Skipped when football-data-more (``SOCCER_SHARED_DATA_MORE``, default next to football-data) is missing.
 
 ``--profile`` adds a cProfile summary of one extra (untimed) bulk ingestion run at ``--profile-scale``.
@@ -466,13 +466,14 @@ def run_main_job(root: Path, sources: list[Path], leagues: str, full: bool) -> d
         raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     printed = re.search(r"(\d+) partitions in ([\d.]+) s", proc.stdout)
     matches = re.search(r"total matches: (\d+)", proc.stdout)
+    leagues_run = set(re.findall(r"^(\S+)\s+\d{4}-\d{2}\s+(?:ok|FAILED)\b", proc.stdout, re.M))
     # A stage label names its partition range (e.g. "ingest + features D1|2019-20..SP1|2023-24").
     stages: dict[str, float] = {}
     for label, secs in STAGE_LINE.findall(proc.stdout):
         name = re.sub(r"\s+\S*\|\S*$", "", label.strip())
         stages[name] = stages.get(name, 0.0) + float(secs)
     return {"wall_s": wall, "printed_s": float(printed.group(2)) if printed else float("nan"),
-            "partitions": int(printed.group(1)) if printed else -1,
+            "partitions": int(printed.group(1)) if printed else -1, "leagues": len(leagues_run),
             "matches": int(matches.group(1)) if matches else 0, "stages": stages, "load": load_text()}
 
 
@@ -494,29 +495,30 @@ def figure_main_job(root: Path, repeat: int) -> dict[tuple[str, bool], list[dict
 
 def print_main_job(res: dict[tuple[str, bool], list[dict]], line: Callable[..., None]) -> None:
     labels = {"six": f"six leagues ({','.join(sorted(REAL_LEAGUES))}; football-data)",
-              "all": "every division (--leagues all; football-data + football-data-more)"}
+              "all": "every league of both shared folders (--leagues all; football-data + -more)"}
     for full in (False, True):
         for name in ("six", "all"):
             rs = res[(name, full)]
             walls, printed = [r["wall_s"] for r in rs], [r["printed_s"] for r in rs]
             matches = rs[0]["matches"]
             # The working tree may change between repetitions (other people editing): say so.
-            differ = {(r["partitions"], r["matches"]) for r in rs}
+            differ = {(r["leagues"], r["partitions"], r["matches"]) for r in rs}
             note = f" (repetitions differ: {sorted(differ)})" if len(differ) > 1 else ""
             line(f"e  soccer pipeline, {labels[name]}, {MAIN_FIRST}..{LAST}, {MAIN_SHAPES[full]}: "
-                 f"{rs[0]['partitions']} partitions, {matches} matches{note}; printed {med(printed):.1f} s "
-                 f"[{runs_text(printed)}], process {med(walls):.1f} s [{runs_text(walls)}] = "
+                 f"{rs[0]['leagues']} leagues, {rs[0]['partitions']} partitions, {matches} matches{note}; "
+                 f"printed {med(printed):.1f} s [{runs_text(printed)}], process {med(walls):.1f} s "
+                 f"[{runs_text(walls)}] = "
                  f"{1000 * med(walls) / matches:.2f} s per 1k matches; after the last: {rs[-1]['load']}")
-            stages = {k: med([r["stages"].get(k, float("nan")) for r in rs]) for k in rs[0]["stages"]}
+            stages = {k: [r["stages"].get(k, float("nan")) for r in rs] for k in rs[0]["stages"]}
             line("e    stages (median of each, as printed by the command): "
-                 + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
+                 + ", ".join(f"{k} {med(v):.1f} s [{runs_text(v)}]" for k, v in stages.items()))
     for full in (False, True):
         six, alls = res[("six", full)], res[("all", full)]
         m_ratio = alls[0]["matches"] / six[0]["matches"]
         t_ratio = med([r["wall_s"] for r in alls]) / med([r["wall_s"] for r in six])
         p_ratio = med([r["printed_s"] for r in alls]) / med([r["printed_s"] for r in six])
         pairs = [a["wall_s"] / s["wall_s"] for a, s in zip(alls, six, strict=True)]
-        line(f"e  every division / six leagues, {MAIN_SHAPES[full]}: matches {m_ratio:.2f}x; process time "
+        line(f"e  --leagues all / six leagues, {MAIN_SHAPES[full]}: matches {m_ratio:.2f}x; process time "
              f"{t_ratio:.2f}x (per repetition [{', '.join(f'{x:.2f}' for x in pairs)}]), printed time "
              f"{p_ratio:.2f}x; time per 1k matches {t_ratio / m_ratio:.2f}x "
              f"(printed {p_ratio / m_ratio:.2f}x)")
