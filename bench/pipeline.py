@@ -466,7 +466,7 @@ def run_main_job(root: Path, sources: list[Path], leagues: str, full: bool) -> d
         raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     printed = re.search(r"(\d+) partitions in ([\d.]+) s", proc.stdout)
     matches = re.search(r"total matches: (\d+)", proc.stdout)
-    leagues_run = set(re.findall(r"^(\S+)\s+\d{4}-\d{2}\s+(?:ok|FAILED)\b", proc.stdout, re.M))
+    leagues_run = set(re.findall(r"^(\S+)\s+\d{4}(?:-\d{2})?\s+(?:ok|FAILED)\b", proc.stdout, re.M))
     # A stage label names its partition range (e.g. "ingest + features D1|2019-20..SP1|2023-24").
     stages: dict[str, float] = {}
     for label, secs in STAGE_LINE.findall(proc.stdout):
