@@ -46,7 +46,7 @@ from soccer_assets.core.seasons import (
     seasons_between,
     validate_league,
 )
-from soccer_assets.sources.layout import is_extra_league, local_season_files
+from soccer_assets.sources.layout import is_extra_league, local_league_files, local_season_files
 from soccer_assets.sources.league_file import split_league_file
 from soccer_assets.sources.location import source_dir
 from soccer_assets.sources.parser import ParseError, parse_season_csv
@@ -79,9 +79,8 @@ def _discover_local(
         return rank <= test_rank and (first_rank is None or rank >= first_rank)
 
     found = [f for f in local_season_files(root) if wanted_season(f[1])]
-    for file in sorted(extra.glob("*.csv")) if extra.is_dir() else []:
-        if is_extra_league(file.stem):
-            found += [(file.stem, s, file) for s in _league_file_seasons(file) if wanted_season(s)]
+    for league, file in local_league_files(root):
+        found += [(league, s, file) for s in _league_file_seasons(file) if wanted_season(s)]
     if leagues is None:
         leagues = sorted({lg for lg, s, _ in found if s == test_season})
         if not leagues and not missing_ok:

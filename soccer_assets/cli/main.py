@@ -121,7 +121,7 @@ def held_league_seasons(urls: list[str], seasons: list[str]) -> dict[str, list[s
 
     http(s) sources cannot be listed.
     """
-    from soccer_assets.sources.layout import is_extra_league, local_season_files
+    from soccer_assets.sources.layout import local_league_files, local_season_files
     from soccer_assets.sources.league_file import split_league_file
     from soccer_assets.sources.location import file_url_path
     from soccer_assets.sources.parser import ParseError
@@ -135,15 +135,15 @@ def held_league_seasons(urls: list[str], seasons: list[str]) -> dict[str, list[s
         for league, season, _path in local_season_files(root):
             if season in seasons:
                 held.setdefault(league, set()).add(season)
-        for path in sorted((root / "new").glob("*.csv")):
-            if not is_extra_league(path.stem) or path.stem in held:  # the first source's file
+        for league, path in local_league_files(root):
+            if league in held:  # the first source's file
                 continue
             try:
                 in_file = split_league_file(path.read_bytes())
             except ParseError as exc:
                 raise SystemExit(f"--leagues all: {path} is not a valid all-seasons file: {exc}") from None
             if found := {s for s in in_file if s in seasons}:
-                held[path.stem] = found
+                held[league] = found
     if not held:
         raise SystemExit(f"--leagues all: no source holds a season file of {seasons[0]}..{seasons[-1]}")
     return {lg: [s for s in seasons if s in held[lg]] for lg in sorted(held)}

@@ -189,7 +189,7 @@ def run_backtest(
         for lg in leagues
     }
     # Matches with a team new to its division this season (promoted, relegated or returning):
-    # where the entrant's starting rating matters (FeatureParams.country_pools).
+    # where the entrant's starting rating matters (FeatureParams.country_carry).
     promoted = np.zeros(len(test), dtype=bool)
     for side in ("home_promoted", "away_promoted"):
         if side in test:

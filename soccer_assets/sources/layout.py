@@ -23,7 +23,7 @@ from soccer_assets.core.seasons import (
 
 __all__ = [
     "DEFAULT_BASE_URL", "FIXTURES_PATH", "is_extra_league", "join_url", "league_file_path",
-    "local_season_files", "season_path",
+    "local_league_files", "local_season_files", "season_path",
 ]
 
 DEFAULT_BASE_URL = SITE_URL
@@ -78,3 +78,10 @@ def local_season_files(root: Path) -> list[tuple[str, str, Path]]:
             if m and file.is_file():
                 found.append((m.group(1), season, file))
     return found
+
+
+def local_league_files(root: Path) -> list[tuple[str, Path]]:
+    """``(league, path)`` of every extra league's all-seasons file ``new/<CODE>.csv`` under a local
+    copy of the site, in name order; a file of another name is not one."""
+    folder = root / "new"
+    return [(f.stem, f) for f in sorted(folder.glob("*.csv")) if f.is_file() and is_extra_league(f.stem)]

@@ -278,7 +278,7 @@ def weekly_dixon_coles(
     year = season_start_year(test_season)
     years = matches["season"].astype(str).map(season_start_year).to_numpy()
     window = (years >= year - history_seasons) & (years <= year)
-    df = matches.loc[window].assign(_year=years[window])
+    df = matches.loc[window]
     order_cols = ["date", "kickoff"] if "kickoff" in df.columns else ["date"]
     df = df.sort_values([*order_cols, "league", "match_id"], kind="stable", na_position="first")
     df = df.reset_index(drop=True)

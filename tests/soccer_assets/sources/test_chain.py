@@ -12,7 +12,7 @@ from soccer_assets.sources.chain import SourceChain
 from soccer_assets.sources.client import FootballDataClient
 from soccer_assets.sources.errors import SeasonNotPublished, SourceUnavailable
 from soccer_assets.sources.fetch import fetch_seasons
-from soccer_assets.sources.layout import local_season_files
+from soccer_assets.sources.layout import local_league_files, local_season_files
 from tests.support.mirror import FaultKind, Mirror
 
 
@@ -75,3 +75,9 @@ def test_local_season_files_lists_the_season_files_only(shared_data: Path, more:
     (tmp_path / "mmz4281" / "2324" / "E0.csv").write_text("Div\n")
     assert local_season_files(tmp_path) == [("E0", "2023-24", tmp_path / "mmz4281" / "2324" / "E0.csv")]
     assert local_season_files(tmp_path / "nothing") == []
+    assert [lg for lg, _p in local_league_files(more)] == [
+        "ARG", "BRA", "CHN", "FIN", "IRL", "JPN", "MEX", "USA"]
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "notes.csv").write_text("not a league")
+    (tmp_path / "new" / "USA.csv").write_text("Country\n")
+    assert local_league_files(tmp_path) == [("USA", tmp_path / "new" / "USA.csv")]
