@@ -99,6 +99,8 @@ class LoadedModel:
     format: str = "xgboost"
     trained: Any = field(default=None, repr=False)  # modeling.train.TrainedModel (outcome_pyfunc)
     feature_params_note: str | None = None
+    # modeling.forest.Forest of the trained rounds: a few rows without XGBoost's per-call cost.
+    forest: Any = field(default=None, repr=False)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """(n, 3) probabilities of H, D, A for a feature frame."""
@@ -116,7 +118,7 @@ class LoadedModel:
 
         base = self.trained.base_margin_columns
         base_p = _matrix(rows, base) if base is not None else None
-        proba = predict_proba_matrix(self.trained, _matrix(rows, self.features), base_p)
+        proba = predict_proba_matrix(self.trained, _matrix(rows, self.features), base_p, self.forest)
         return np.asarray(proba, dtype=np.float64).reshape(-1, len(OUTCOMES))
 
     def predict_array(self, arr: np.ndarray) -> np.ndarray:
@@ -134,6 +136,8 @@ class LoadedModel:
             "run_id": self.run_id,
             "format": self.format,
             "n_features": len(self.features),
+            # Who walks the trees of a request of a few rows (modeling.forest), XGBoost beyond.
+            "small_requests": "numpy trees" if self.forest is not None else "xgboost",
             "loaded_at": self.loaded_at.isoformat(),
             "feature_params": self.feature_params_note or "match the serving parameters",
         }
@@ -259,6 +263,7 @@ class RegistryClient:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         booster.set_param({"nthread": 1})
+        forest = _forest(trained) if trained is not None else None
         loaded = LoadedModel(
             variant=variant,
             name=name,
@@ -271,10 +276,22 @@ class RegistryClient:
             format=fmt,
             trained=trained,
             feature_params_note=note,
+            forest=forest,
         )
         if smoke is not None:
             check_smoke(loaded, *smoke)
         return loaded
+
+
+def _forest(trained: Any) -> Any:
+    """The booster's trees in numpy (``modeling.forest``), or None: XGBoost then answers every call."""
+    from soccer_assets.modeling.forest import Forest, UnsupportedForest
+
+    try:
+        return Forest.from_booster(trained.booster, trained.best_iteration + 1)
+    except UnsupportedForest as exc:
+        logger.warning("predicting with XGBoost only: %s", exc)
+        return None
 
 
 XGBOOST_MODEL_CLASSES = ("xgboost.core.Booster",)

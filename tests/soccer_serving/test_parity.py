@@ -104,6 +104,7 @@ async def _check_season(app: FastAPI, ctx: dict[str, Any], e0_matches: pd.DataFr
         assert ready.status_code == 200, ready.text
         served = (await client.get("/v1/model")).json()["variants"]
         assert served["ratings"]["loaded"]["format"] == "outcome_pyfunc"
+        assert served["ratings"]["loaded"]["small_requests"] == "numpy trees"
         assert "assumed" in served["ratings"]["loaded"]["feature_params"]  # the pipeline logs none yet
         assert served["market"]["loaded"]["format"] == "xgboost"
         assert served["market"]["loaded"]["feature_params"] == "match the serving parameters"
