@@ -18,6 +18,11 @@ HASHED_FILES: tuple[str, ...] = (
     "soccer_serving/routes/predict.py",
     "soccer_serving/logwriter.py",
     "soccer_serving/middleware.py",
+    "soccer_serving/state.py",
+    "soccer_serving/registry.py",
+    "soccer_serving/main.py",
+    "soccer_assets/modeling/forest.py",
+    "soccer_assets/storage/prediction_log.py",
 )
 DOC = "docs/performance.md"
 HASH_PREFIX = "source-hash: "

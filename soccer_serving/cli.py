@@ -32,7 +32,7 @@ def serve(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        "soccer_serving.main:create_app",
+        "soccer_serving.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -27,7 +27,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -64,6 +64,7 @@ class PredictionLogWriter:
         self._room = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._append: Callable[[list[dict[str, Any]]], Any] = self._append_core
         self.flush_failures = 0
         self.commits = 0
         self.rows_written = 0
@@ -131,6 +132,19 @@ class PredictionLogWriter:
 
     # -- the writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
+        # SQLite: a DBAPI connection of the thread's own (``SqliteAppender``, 5× cheaper per commit).
+        appender = plog.SqliteAppender(self.engine) if self.engine.dialect.name == "sqlite" else None
+        self._append = appender.append if appender is not None else self._append_core
+        try:
+            self._loop()
+        finally:
+            if appender is not None:
+                appender.close()
+
+    def _append_core(self, rows: list[dict[str, Any]]) -> None:
+        plog.log_predictions(self.engine, rows)
+
+    def _loop(self) -> None:
         stopping = False
         while True:
             if stopping:  # graceful stop: write what is left, then end
@@ -162,7 +176,7 @@ class PredictionLogWriter:
         attempt = 0
         while True:
             try:
-                plog.log_predictions(self.engine, rows)
+                self._append(rows)
                 error: BaseException | None = None
                 break
             except Exception as exc:

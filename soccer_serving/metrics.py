@@ -86,11 +86,11 @@ class ApiMetrics:
         self._child(self.requests, method, route, s).inc()
         self._child(self.latency, method, route, s).observe(seconds)
 
-    def count_prediction(self, variant: str, version: str, outcome: str, source: str) -> None:
-        self._child(self.predictions, variant, version, outcome, source).inc()
+    def count_prediction(self, variant: str, version: str, outcome: str, source: str, n: int = 1) -> None:
+        self._child(self.predictions, variant, version, outcome, source).inc(n)
 
-    def count_error(self, code: str) -> None:
-        self._child(self.prediction_errors, code).inc()
+    def count_error(self, code: str, n: int = 1) -> None:
+        self._child(self.prediction_errors, code).inc(n)
 
 
 class ServingCollector(Collector):

@@ -27,6 +27,7 @@ from soccer_assets.features.state import (
     match_feature_vector,
     resolve_team_state,
 )
+from soccer_assets.storage.prediction_log import finite_or_none
 from soccer_serving import markets as mk
 from soccer_serving.registry import (
     OUTCOMES,
@@ -154,7 +155,9 @@ class Prediction:
 
     @property
     def outcome(self) -> str:
-        return OUTCOMES[int(np.argmax([self.p_home, self.p_draw, self.p_away]))]
+        # np.argmax's answer (the first of equal maxima) without building an array per call.
+        h, d, a = self.p_home, self.p_draw, self.p_away
+        return OUTCOMES[0 if h >= d and h >= a else 1 if d >= a else 2]
 
     def log_row(self) -> dict[str, Any]:
         """Columns of ``prediction_log`` for this prediction."""
@@ -177,9 +180,7 @@ class Prediction:
             "team_state_as_of": self.team_state_as_of,
             "team_state_updated_at": self.team_state_updated_at,
             # JSON has no NaN (PostgreSQL refuses it): a missing feature is logged as null.
-            "features": None if self.features is None else {
-                k: (float(v) if math.isfinite(v) else None) for k, v in self.features.items()
-            },
+            "features": None if self.features is None else finite_or_none(self.features),
             "markets": None if self.markets is None else mk.compact(self.markets),
             "offers": self.offers,
         }

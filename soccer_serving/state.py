@@ -8,6 +8,7 @@ the ``soccer_serving.deps.get_state`` dependency, never directly.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import logging
@@ -204,11 +205,15 @@ class ServingState:
                 for r in results if isinstance(r, Prediction)]
 
     def _count(self, results: list[Prediction | PredictionError], source: str) -> None:
-        for r in results:
-            if isinstance(r, Prediction):
-                self.metrics.count_prediction(r.model.variant, r.model.version, r.outcome, source)
+        # One increment per label set, not per prediction (a batch has a handful of label sets).
+        counts: collections.Counter[tuple[str, ...]] = collections.Counter(
+            (r.model.variant, r.model.version, r.outcome) if isinstance(r, Prediction) else (r.code,)
+            for r in results)
+        for key, n in counts.items():
+            if len(key) == 3:
+                self.metrics.count_prediction(*key, source, n=n)
             else:
-                self.metrics.count_error(r.code)
+                self.metrics.count_error(key[0], n=n)
 
     def _no_model_reason(self) -> str:
         parts = []

@@ -35,6 +35,7 @@ from soccer_assets.features.state import (
     RATING_FEATURES,
     resolve_team_state,
 )
+from soccer_assets.modeling.forest import Forest
 from soccer_assets.modeling.train import TrainParams, predict_proba, predict_proba_matrix, train_model
 from soccer_assets.storage import prediction_log as plog
 from soccer_assets.storage.warehouse import Warehouse
@@ -66,9 +67,11 @@ def market_trained(e0_features: pd.DataFrame, e0_matches: pd.DataFrame) -> Any:
 
 
 def _loaded(variant: str, trained: Any = None, booster: xgb.Booster | None = None,
-            features: list[str] | None = None) -> LoadedModel:
+            features: list[str] | None = None, forest: bool = False) -> LoadedModel:
     b = trained.booster if trained is not None else booster
-    return LoadedModel(variant=variant, name=f"hot-{variant}", version="7", alias="champion", run_id=None,
+    trees = Forest.from_booster(trained.booster, trained.best_iteration + 1) if forest else None
+    return LoadedModel(forest=trees, variant=variant, name=f"hot-{variant}", version="7", alias="champion",
+                       run_id=None,
                        booster=b, features=tuple(trained.features if trained is not None else features),
                        loaded_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
                        format="outcome_pyfunc" if trained is not None else "xgboost", trained=trained)
@@ -93,6 +96,12 @@ def test_matrix_prediction_equals_the_dataframe_path(ratings_trained: Any, marke
         rows = frame[list(trained.features)].to_dict("records")
         served = _loaded(trained.variant, trained).predict_rows(rows)
         assert np.array_equal(served, offline), trained.variant
+        # As the registry loads it: the numpy trees answer one row at a time, with the same bits.
+        fast = _loaded(trained.variant, trained, forest=True)
+        assert fast.forest is not None
+        one_by_one = np.concatenate([fast.predict_rows(rows[i:i + 1]) for i in range(len(rows))])
+        assert np.array_equal(one_by_one, offline), trained.variant
+        assert np.array_equal(fast.predict_rows(rows), offline), trained.variant
     assert market_trained.base_margin_columns and np.isnan(frame[MARKET_PROB_FEATURES].to_numpy()).any()
 
 
@@ -214,16 +223,17 @@ def _logged(w: Warehouse) -> int:
 
 
 class GatedLog:
-    """``log_predictions`` whose first call waits for ``release`` (a slow commit), recording calls."""
+    """The writer's SQLite append (``SqliteAppender.append``) whose first call waits for ``release``
+    (a slow commit), recording calls."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: int = 0):
         self.release = threading.Event()
         self.entered = threading.Event()
         self.calls: list[int] = []
         self.fail = fail
-        real = plog.log_predictions
+        real = plog.SqliteAppender.append
 
-        def gated(engine: Any, rows: Any) -> int:
+        def gated(appender: Any, rows: Any) -> int:
             self.calls.append(len(rows))
             if len(self.calls) == 1:
                 self.entered.set()
@@ -231,9 +241,9 @@ class GatedLog:
             if self.fail:
                 self.fail -= 1
                 raise RuntimeError("disk full")
-            return real(engine, rows)
+            return real(appender, rows)
 
-        monkeypatch.setattr(plog, "log_predictions", gated)
+        monkeypatch.setattr(plog.SqliteAppender, "append", gated)
 
 
 def test_sync_log_answers_after_the_group_commit(warehouse: Warehouse,
@@ -368,3 +378,33 @@ def test_a_kickoff_past_the_horizon_is_flagged_or_refused(warehouse: Warehouse, 
     assert refused.code == "stale_team_state"
     assert f"is 121 days after the team state of E0 (as_of {as_of})" in refused.message
     assert "SOCCER_STATE_HORIZON_DAYS" in refused.message
+
+
+def test_only_the_served_app_freezes_its_heap(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``soccer serve``'s factory moves the start-up heap out of the collector's sight (the p99 of a
+    full collection); an app built by ``create_app`` (tests, embedding) leaves the collector alone."""
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    from soccer_serving import cli, main
+    from tests.soccer_serving.support import free_port
+
+    env = {"SOCCER_WAREHOUSE_URL": str(warehouse.engine.url),
+           "SOCCER_MLFLOW_TRACKING_URI": f"http://127.0.0.1:{free_port()}",
+           "SOCCER_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "SOCCER_REGISTRY_POLL_SECONDS": "3600",
+           "SOCCER_STARTUP_LOAD_TIMEOUT_SECONDS": "0", "SOCCER_MLFLOW_REQUEST_MAX_RETRIES": "0"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))  # the real one would outlive the test
+    with TestClient(main.create_app()) as client:
+        assert client.get("/healthcheck").status_code == 200
+    assert frozen == []
+    with TestClient(main.create_served_app()) as client:
+        assert client.get("/healthcheck").status_code == 200
+    assert frozen == [1]
+    ran: dict[str, Any] = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **kw: ran.update(app=app, **kw))
+    assert cli.serve(["--port", "8123"]) == 0
+    assert ran["app"] == "soccer_serving.main:create_served_app" and ran["factory"] is True
