@@ -23,6 +23,7 @@ HASHED_FILES: tuple[str, ...] = (
     "soccer_serving/main.py",
     "soccer_assets/modeling/forest.py",
     "soccer_assets/storage/prediction_log.py",
+    "soccer_assets/storage/log_append.py",
 )
 DOC = "docs/performance.md"
 HASH_PREFIX = "source-hash: "

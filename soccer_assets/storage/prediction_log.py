@@ -23,7 +23,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -189,71 +188,6 @@ def finite_or_none(features: Mapping[str, float]) -> dict[str, float | None]:
     """A feature row as the log stores it: JSON has no NaN or infinity (PostgreSQL refuses them),
     so a missing feature is null."""
     return {k: (float(v) if math.isfinite(v) else None) for k, v in features.items()}
-
-
-def _orjson_text(value: Any) -> str | None:
-    # orjson writes NaN and infinities as null, as finite_or_none does, and numpy scalars as numbers.
-    return None if value is None else orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-
-
-class SqliteAppender:
-    """Appends ``prediction_log`` rows through one DBAPI connection of its own: SQLite only.
-
-    Why: on the embedded SQLite warehouse an append through SQLAlchemy Core costs about 0.3 ms
-    for one row and 8 ms for a hundred, against 0.06 ms and 1.5 ms for the same ``executemany``
-    on the DBAPI connection (measured here; the writer of the served predictions does one per
-    group commit). The values are converted by the columns' own SQLAlchemy bind processors, so
-    the stored values are what :func:`log_predictions` stores (a test compares them). Not
-    thread-safe: the prediction-log writer thread is its only user.
-    """
-
-    def __init__(self, engine: Engine):
-        if engine.dialect.name != "sqlite":
-            raise ValueError(f"SqliteAppender writes SQLite only, not {engine.dialect.name}")
-        self.engine = engine
-        columns = [c for c in prediction_log.c if c.name != "id"]
-        self._names = [c.name for c in columns]
-        # The JSON columns through orjson (C, about 10× json.dumps on a feature row): the stored
-        # text has no spaces, which every JSON reader reads back to the same values.
-        dialect = engine.dialect
-        self._bind = [_orjson_text if isinstance(c.type, JSON)
-                      else c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-        self._sql = (f"INSERT INTO prediction_log ({', '.join(self._names)}) "
-                     f"VALUES ({', '.join('?' * len(columns))})")
-        self._conn: Any = None
-
-    def append(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert ``rows`` (as :func:`log_predictions` takes them) and commit; all or nothing."""
-        if not rows:
-            return 0
-        now = utcnow()
-        pairs = list(zip(self._names, self._bind, strict=True))
-        params = []
-        for row in rows:
-            r = {"created_at": now, **row}
-            params.append(tuple(proc(r.get(n)) if proc else r.get(n) for n, proc in pairs))
-        if self._conn is None:
-            self._conn = self.engine.raw_connection()  # the engine's connect hook sets WAL
-        try:
-            cur = self._conn.cursor()
-            try:
-                cur.executemany(self._sql, params)
-            finally:
-                cur.close()
-            self._conn.commit()
-        except Exception:
-            self.close()  # a broken connection is not reused
-            raise
-        return len(params)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.rollback()
-                self._conn.close()
-            except Exception:  # closing a broken connection: nothing more to lose
-                pass
-            self._conn = None
 
 
 def count_predictions(engine: Engine, *, job_id: str | None = None) -> int:

@@ -38,6 +38,7 @@ from soccer_assets.features.state import (
 from soccer_assets.modeling.forest import Forest
 from soccer_assets.modeling.train import TrainParams, predict_proba, predict_proba_matrix, train_model
 from soccer_assets.storage import prediction_log as plog
+from soccer_assets.storage.log_append import LogAppender
 from soccer_assets.storage.warehouse import Warehouse
 from soccer_serving import predictor as predictor_module
 from soccer_serving.jobs import store as jobs_store
@@ -223,7 +224,7 @@ def _logged(w: Warehouse) -> int:
 
 
 class GatedLog:
-    """The writer's SQLite append (``SqliteAppender.append``) whose first call waits for ``release``
+    """The writer's append (``LogAppender.append``) whose first call waits for ``release``
     (a slow commit), recording calls."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: int = 0):
@@ -231,7 +232,7 @@ class GatedLog:
         self.entered = threading.Event()
         self.calls: list[int] = []
         self.fail = fail
-        real = plog.SqliteAppender.append
+        real = LogAppender.append
 
         def gated(appender: Any, rows: Any) -> int:
             self.calls.append(len(rows))
@@ -243,7 +244,7 @@ class GatedLog:
                 raise RuntimeError("disk full")
             return real(appender, rows)
 
-        monkeypatch.setattr(plog.SqliteAppender, "append", gated)
+        monkeypatch.setattr(LogAppender, "append", gated)
 
 
 def test_sync_log_answers_after_the_group_commit(warehouse: Warehouse,
