@@ -134,7 +134,7 @@ class PredictionLogWriter:
 
     # -- the writer thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        # A DBAPI connection of the thread's own (``LogAppender``: 2–5× cheaper a commit than Core).
+        # A DBAPI connection of the thread's own (``LogAppender``: cheaper than Core, bench/hot_path.py).
         appender = LogAppender(self.engine) if self.engine.dialect.name in APPEND_DIALECTS else None
         self._append = appender.append if appender is not None else self._append_core
         try:

@@ -285,12 +285,12 @@ class RegistryClient:
 
 def _forest(trained: Any) -> Any:
     """The booster's trees in numpy (``modeling.forest``), or None: XGBoost then answers every call."""
-    from soccer_assets.modeling.forest import Forest, UnsupportedForest
+    from soccer_assets.modeling.forest import Forest
 
     try:
         return Forest.from_booster(trained.booster, trained.best_iteration + 1)
-    except UnsupportedForest as exc:
-        logger.warning("predicting with XGBoost only: %s", exc)
+    except Exception as exc:  # UnsupportedForest or a model dump it cannot read: XGBoost still can
+        logger.warning("predicting with XGBoost only: %s: %s", type(exc).__name__, exc)
         return None
 
 

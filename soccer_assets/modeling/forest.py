@@ -5,7 +5,7 @@ rows or trees (measured on this project's 2-core machine with XGBoost 3.2: it re
 CPU quota and rebuilds its thread and model setup on every call), which is most of a served
 prediction. Walking the trees level by level in numpy costs about 0.04 ms for one row and grows
 with the rows, so it wins up to a few tens of rows and XGBoost wins beyond
-(``bench/serving.py`` and ``bench/forest.py`` measure both).
+(``bench/hot_path.py`` prints both side by side).
 
 The result is XGBoost's, bit for bit, not an approximation: the same float32 comparisons
 (``x < threshold`` goes left, a missing value takes the node's default side) and the same
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-# Up to this many rows the numpy walk is faster than one inplace_predict call (measured: equal at
-# about 20 rows of the champion's 138 depth-3 trees).
+# Up to this many rows the numpy walk is faster than one inplace_predict call (bench/hot_path.py:
+# equal at about 16 rows of the champion's 138 depth-3 trees, 7× faster for one row).
 MAX_ROWS = 16
 
 

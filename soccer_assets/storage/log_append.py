@@ -2,14 +2,14 @@
 
 Why not SQLAlchemy Core (:func:`~soccer_assets.storage.prediction_log.log_predictions`): the
 writer of the served predictions (``soccer_serving.logwriter``) commits once per group of
-requests, and a ``sync`` request waits for that commit. Measured here, one row:
+requests, and a ``sync`` request waits for that commit. Measured here (``bench/hot_path.py``):
 
-* SQLite (WAL): 0.3 ms through Core, 0.06 ms as an ``executemany`` + commit on the DBAPI
-  connection (100 rows: 8 ms against 1.5 ms);
-* PostgreSQL on loopback: 0.74 ms through Core (begin, insert, commit: three round trips and the
-  statement building), 0.37 ms as an insert + commit on the DBAPI connection, one round trip for
-  one multi-row ``INSERT`` in autocommit (a single statement is its own transaction: all or
-  nothing, like the Core path).
+* SQLite (WAL): an ``executemany`` + commit on the DBAPI connection is 2–4× cheaper than Core
+  (one row and a hundred);
+* PostgreSQL on loopback: 0.9 ms through Core for one row (begin, insert, commit: three round
+  trips and the statement building), 0.35 ms as one ``INSERT`` in autocommit (one round trip; a
+  single statement is its own transaction). Several rows go in one transaction as an
+  ``executemany``, which psycopg pipelines, as Core does (``bench/hot_path.py`` prints both).
 
 The values are those ``log_predictions`` stores (a test reads both back): SQLite's dates and
 timestamps through the columns' own SQLAlchemy bind processors, PostgreSQL's adapted by the
@@ -53,8 +53,8 @@ class LogAppender:
                          f"VALUES ({', '.join('?' * len(columns))})")
         else:  # the driver adapts dates, timestamps and numbers as it does for Core
             self._bind = [_json_text if j else None for j in self._json]
-            self._row_sql = "(" + ", ".join("%s::json" if j else "%s" for j in self._json) + ")"
-            self._sql = f"INSERT INTO prediction_log ({', '.join(self._names)}) VALUES "
+            self._sql = (f"INSERT INTO prediction_log ({', '.join(self._names)}) VALUES "
+                         "(" + ", ".join("%s::json" if j else "%s" for j in self._json) + ")")
         self._conn: Any = None
 
     def append(self, rows: Sequence[dict[str, Any]]) -> int:
@@ -74,9 +74,17 @@ class LogAppender:
                 if self.dialect == "sqlite":
                     cur.executemany(self._sql, params)
                     conn.commit()
-                else:  # one statement in autocommit: one round trip, one transaction
-                    cur.execute(self._sql + ", ".join([self._row_sql] * len(params)),
-                                [v for p in params for v in p])
+                elif len(params) == 1:  # one statement in autocommit: one round trip
+                    cur.execute(self._sql, params[0])
+                else:  # one transaction; psycopg pipelines an executemany
+                    conn.autocommit = False
+                    try:
+                        cur.executemany(self._sql, params)
+                        conn.commit()
+                    finally:
+                        if not conn.closed:
+                            conn.rollback()  # nothing left after a commit; undoes a failure
+                            conn.autocommit = True
             finally:
                 cur.close()
         except Exception:

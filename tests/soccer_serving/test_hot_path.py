@@ -409,3 +409,25 @@ def test_only_the_served_app_freezes_its_heap(warehouse: Warehouse, monkeypatch:
     monkeypatch.setattr("uvicorn.run", lambda app, **kw: ran.update(app=app, **kw))
     assert cli.serve(["--port", "8123"]) == 0
     assert ran["app"] == "soccer_serving.main:create_served_app" and ran["factory"] is True
+
+
+def test_a_booster_the_forest_cannot_reproduce_is_served_by_xgboost_alone(
+        ratings_trained: Any, e0_features: pd.DataFrame, caplog: pytest.LogCaptureFixture) -> None:
+    """The registry's load keeps a model whose trees ``modeling.forest`` refuses: XGBoost answers."""
+    import types
+
+    from soccer_serving.registry import _forest
+
+    assert _forest(ratings_trained) is not None
+    X = e0_features[RATING_FEATURES].head(200).to_numpy()
+    y = (X[:, 2] > np.nanmedian(X[:, 2])).astype(int)
+    binary = xgb.train({"objective": "binary:logistic", "nthread": 1}, xgb.DMatrix(X, label=y), 3)
+    with caplog.at_level("WARNING", logger="soccer_serving.registry"):
+        assert _forest(types.SimpleNamespace(booster=binary, best_iteration=2)) is None
+    assert "XGBoost only" in caplog.text and "binary:logistic" in caplog.text
+    no_trees = types.SimpleNamespace(save_raw=lambda fmt: b"{}")
+    unreadable = types.SimpleNamespace(booster=no_trees, best_iteration=0)
+    assert _forest(unreadable) is None  # a dump it cannot read: also XGBoost alone, not a refused model
+    loaded = dataclasses.replace(_loaded("ratings", ratings_trained), forest=None)
+    assert loaded.describe()["small_requests"] == "xgboost"
+    assert _loaded("ratings", ratings_trained, forest=True).describe()["small_requests"] == "numpy trees"

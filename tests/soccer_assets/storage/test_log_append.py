@@ -124,6 +124,9 @@ def test_a_failed_append_keeps_nothing_and_the_next_one_works(kind: str, tmp_pat
     with pytest.raises(Exception, match=r"(?i)not.null|null value"):  # league is NOT NULL
         appender.append([good, {**bad, "league": None}])
     assert plog.count_predictions(w.engine) == 0
+    with pytest.raises(Exception, match=r"(?i)not.null|null value"):  # one row: its own statement
+        appender.append([{**good, "league": None}])
+    assert plog.count_predictions(w.engine) == 0
     assert appender.append([good, bad]) == 2
     assert plog.count_predictions(w.engine) == 2
     appender.close()
