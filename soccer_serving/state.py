@@ -209,11 +209,11 @@ class ServingState:
         counts: collections.Counter[tuple[str, ...]] = collections.Counter(
             (r.model.variant, r.model.version, r.outcome) if isinstance(r, Prediction) else (r.code,)
             for r in results)
-        for key, n in counts.items():
-            if len(key) == 3:
-                self.metrics.count_prediction(*key, source, n=n)
+        for labels, n in counts.items():
+            if len(labels) == 3:
+                self.metrics.count_prediction(*labels, source, n=n)
             else:
-                self.metrics.count_error(key[0], n=n)
+                self.metrics.count_error(labels[0], n=n)
 
     def _no_model_reason(self) -> str:
         parts = []

@@ -431,3 +431,46 @@ def test_a_booster_the_forest_cannot_reproduce_is_served_by_xgboost_alone(
     loaded = dataclasses.replace(_loaded("ratings", ratings_trained), forest=None)
     assert loaded.describe()["small_requests"] == "xgboost"
     assert _loaded("ratings", ratings_trained, forest=True).describe()["small_requests"] == "numpy trees"
+
+
+def test_the_predicted_outcome_is_numpys_argmax_ties_included() -> None:
+    """``Prediction.outcome`` without numpy: the first of equal maxima, as ``np.argmax`` says."""
+    from itertools import product
+
+    from soccer_serving.registry import OUTCOMES
+
+    # A Prediction needs every field; only the three probabilities matter here.
+    p = Prediction(league="E0", season="2023-24", home_team="A", away_team="B", kickoff=AS_OF, odds=None,
+                   p_home=0.0, p_draw=0.0, p_away=0.0, model=None,  # type: ignore[arg-type]
+                   team_state_as_of=AS_OF, team_state_updated_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    for h, d, a in product((0.2, 0.3, 0.5), repeat=3):
+        got = dataclasses.replace(p, p_home=h, p_draw=d, p_away=a).outcome
+        assert got == OUTCOMES[int(np.argmax([h, d, a]))], (h, d, a)
+
+
+def test_a_batch_is_counted_once_per_label_set_with_every_prediction(ratings_trained: Any) -> None:
+    """``_count`` adds a batch's predictions per (variant, version, outcome) and errors per code."""
+    import types
+
+    from soccer_serving.metrics import ApiMetrics
+    from soccer_serving.predictor import UnknownTeam
+    from soccer_serving.state import ServingState
+
+    model = _loaded("ratings", ratings_trained)
+    p = Prediction(league="E0", season="2023-24", home_team="A", away_team="B", kickoff=AS_OF, odds=None,
+                   p_home=0.5, p_draw=0.3, p_away=0.2, model=model, team_state_as_of=AS_OF,
+                   team_state_updated_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    away = dataclasses.replace(p, p_home=0.2, p_away=0.5)
+    results = [p, p, away, UnknownTeam("x"), p, UnknownTeam("y")]
+    metrics = ApiMetrics()
+    ServingState._count(types.SimpleNamespace(metrics=metrics), results, "batch")  # type: ignore[arg-type]
+    ServingState._count(types.SimpleNamespace(metrics=metrics), [p], "api")  # type: ignore[arg-type]
+
+    def value(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(name, labels)
+
+    common = {"variant": "ratings", "version": "7"}
+    assert value("soccer_predictions_total", **common, outcome="H", source="batch") == 3
+    assert value("soccer_predictions_total", **common, outcome="A", source="batch") == 1
+    assert value("soccer_predictions_total", **common, outcome="H", source="api") == 1
+    assert value("soccer_prediction_errors_total", code="unknown_team") == 2
