@@ -1,10 +1,10 @@
 """The outcome booster's trees as numpy arrays: the raw margin of a few rows without XGBoost's call.
 
-Why hand-written: ``Booster.inplace_predict`` costs about 0.2 ms per call whatever the number of
-rows or trees (measured on this project's 2-core machine with XGBoost 3.2: it re-reads the cgroup
-CPU quota and rebuilds its thread and model setup on every call), which is most of a served
-prediction. Walking the trees level by level in numpy costs about 0.04 ms for one row and grows
-with the rows, so it wins up to a few tens of rows and XGBoost wins beyond
+Why hand-written: ``Booster.inplace_predict`` has a fixed cost of about 0.15–0.2 ms per call
+whatever the number of rows or trees (measured on this project's 2-core machine with XGBoost 3.2:
+it re-reads the cgroup CPU quota and compiles a regular expression on every call), which was a
+third of a served prediction. Walking the trees level by level in numpy costs a fraction of that
+for one row and grows with the rows, so it wins up to about 16 rows and XGBoost wins beyond
 (``bench/hot_path.py`` prints both side by side).
 
 The result is XGBoost's, bit for bit, not an approximation: the same float32 comparisons
